@@ -1,0 +1,503 @@
+import { accessSync, constants } from 'node:fs';
+import { ConfigError } from './errors.ts';
+
+export const KANBAN_BACKENDS = ['memory'] as const;
+export type KanbanBackend = (typeof KANBAN_BACKENDS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The whole effective configuration. Built once, validated once, then read-only. */
+export interface TpsConfig {
+  readonly appName: string;
+  readonly appEnvironment: string;
+  readonly logLevel: LogLevel;
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly metricsPort: number;
+  readonly numWorkers: number;
+  readonly workerCards: number;
+  readonly heijunkaPool: number;
+  readonly kanbanBackend: KanbanBackend;
+  readonly kanbanBuffer: number;
+  readonly cbThreshold: number;
+  readonly cbTimeoutSecs: number;
+  readonly andonHistory: number;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly defaultTimeoutMs: number;
+  readonly maxTimeoutMs: number;
+  readonly maxBodyBytes: number;
+  readonly maxPayloadDepth: number;
+  readonly maxWaitSecs: number;
+  readonly statusMaxEntries: number;
+  readonly statusTtlSecs: number;
+  readonly shutdownTimeoutSecs: number;
+  readonly natsUrl: string;
+  readonly rabbitmqUrl: string;
+  readonly jaegerEndpoint: string;
+  readonly authEnabled: boolean;
+  readonly authToken: string;
+  readonly sslEnabled: boolean;
+  readonly sslCertPath: string;
+  readonly sslKeyPath: string;
+  readonly rateLimit: number;
+}
+
+type Key = keyof TpsConfig;
+
+interface Variable<K extends Key = Key> {
+  /** Environment variable name. */
+  readonly env: string;
+  readonly key: K;
+  readonly default: TpsConfig[K];
+  /** What the variable accepts, as said in error messages and docs. */
+  readonly accepts: string;
+  readonly doc: string;
+  /** Never printed by /info or logs. */
+  readonly secret?: boolean;
+  /** Returns the parsed value, or undefined when `raw` is not acceptable. */
+  parse(raw: string): TpsConfig[K] | undefined;
+}
+
+function int(min: number, max: number) {
+  return (raw: string): number | undefined => {
+    if (!/^-?\d+$/.test(raw)) return undefined;
+    const n = Number(raw);
+    return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+  };
+}
+
+function bool(raw: string): boolean | undefined {
+  const v = raw.toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes' || v === 'on') return true;
+  if (v === 'false' || v === '0' || v === 'no' || v === 'off') return false;
+  return undefined;
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string): T | undefined => values.find((v) => v === raw.toLowerCase());
+}
+
+function hasControlCharacter(raw: string): boolean {
+  for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) < 0x20) return true;
+  return false;
+}
+
+function text(maxLength: number) {
+  return (raw: string): string | undefined =>
+    raw.length > 0 && raw.length <= maxLength && !hasControlCharacter(raw) ? raw : undefined;
+}
+
+function anyText(raw: string): string | undefined {
+  return hasControlCharacter(raw) ? undefined : raw;
+}
+
+function url(protocols: readonly string[], allowEmpty = false) {
+  return (raw: string): string | undefined => {
+    if (raw === '') return allowEmpty ? raw : undefined;
+    try {
+      const u = new URL(raw);
+      return protocols.includes(u.protocol) ? raw : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+function variable<K extends Key>(v: Variable<K>): Variable<K> {
+  return v;
+}
+
+const port = (raw: string) => int(1, 65535)(raw);
+const portAccepts = 'an integer port from 1 to 65535';
+
+/**
+ * Every variable the service reads, with its default. The README's configuration table and
+ * `.env.example` list exactly these (a test keeps them in step).
+ */
+export const VARIABLES: readonly Variable[] = [
+  variable({
+    env: 'TPS_NUM_WORKERS',
+    key: 'numWorkers',
+    default: 4,
+    accepts: 'an integer from 1 to 256',
+    doc: 'Workers pulling from the Kanban queue (the larger of this and TPS_HEIJUNKA_POOL are started).',
+    parse: int(1, 256),
+  }),
+  variable({
+    env: 'TPS_WORKER_CARDS',
+    key: 'workerCards',
+    default: 32,
+    accepts: 'an integer from 1 to 10000',
+    doc: 'Kanban cards per worker: the most signals one worker holds at once (its WIP limit).',
+    parse: int(1, 10000),
+  }),
+  variable({
+    env: 'TPS_HEIJUNKA_POOL',
+    key: 'heijunkaPool',
+    default: 4,
+    accepts: 'an integer from 1 to 256',
+    doc: 'Smallest worker pool Heijunka keeps.',
+    parse: int(1, 256),
+  }),
+  variable({
+    env: 'TPS_KANBAN_BACKEND',
+    key: 'kanbanBackend',
+    default: 'memory',
+    accepts: `one of: ${KANBAN_BACKENDS.join(', ')}`,
+    doc: 'Where the Kanban queue lives. `memory`: embedded, in-process, not durable across a crash.',
+    parse: oneOf(KANBAN_BACKENDS),
+  }),
+  variable({
+    env: 'TPS_KANBAN_BUFFER',
+    key: 'kanbanBuffer',
+    default: 1000,
+    accepts: 'an integer from 1 to 10000000',
+    doc: 'Queue capacity: signals waiting (including retries waiting for their backoff). Past it, POST /signal answers 429.',
+    parse: int(1, 10_000_000),
+  }),
+  variable({
+    env: 'TPS_CB_THRESHOLD',
+    key: 'cbThreshold',
+    default: 5,
+    accepts: 'an integer from 1 to 1000000',
+    doc: 'Consecutive failures of one signal type that open its circuit.',
+    parse: int(1, 1_000_000),
+  }),
+  variable({
+    env: 'TPS_CB_TIMEOUT',
+    key: 'cbTimeoutSecs',
+    default: 30,
+    accepts: 'an integer number of seconds from 1 to 86400',
+    doc: 'Seconds a circuit stays open before a half-open probe is let through.',
+    parse: int(1, 86_400),
+  }),
+  variable({
+    env: 'TPS_ANDON_HISTORY',
+    key: 'andonHistory',
+    default: 100,
+    accepts: 'an integer from 1 to 100000',
+    doc: 'Andon level changes kept in the history.',
+    parse: int(1, 100_000),
+  }),
+  variable({
+    env: 'TPS_MAX_ATTEMPTS',
+    key: 'maxAttempts',
+    default: 3,
+    accepts: 'an integer from 1 to 100',
+    doc: 'Attempts per signal (the first run included) before it is dead-lettered.',
+    parse: int(1, 100),
+  }),
+  variable({
+    env: 'TPS_RETRY_BASE_MS',
+    key: 'retryBaseMs',
+    default: 100,
+    accepts: 'an integer number of milliseconds from 1 to 3600000',
+    doc: 'Backoff before the second attempt; doubles with each further attempt (with jitter).',
+    parse: int(1, 3_600_000),
+  }),
+  variable({
+    env: 'TPS_RETRY_MAX_MS',
+    key: 'retryMaxMs',
+    default: 30_000,
+    accepts: 'an integer number of milliseconds from 1 to 3600000',
+    doc: 'Longest backoff between two attempts.',
+    parse: int(1, 3_600_000),
+  }),
+  variable({
+    env: 'TPS_DEFAULT_TIMEOUT_MS',
+    key: 'defaultTimeoutMs',
+    default: 30_000,
+    accepts: 'an integer number of milliseconds from 1 to 86400000',
+    doc: 'Processing deadline of a signal that does not set `timeout_ms`.',
+    parse: int(1, 86_400_000),
+  }),
+  variable({
+    env: 'TPS_MAX_TIMEOUT_MS',
+    key: 'maxTimeoutMs',
+    default: 300_000,
+    accepts: 'an integer number of milliseconds from 1 to 86400000',
+    doc: 'Largest `timeout_ms` a signal may ask for.',
+    parse: int(1, 86_400_000),
+  }),
+  variable({
+    env: 'TPS_MAX_BODY_BYTES',
+    key: 'maxBodyBytes',
+    default: 65_536,
+    accepts: 'an integer number of bytes from 256 to 16777216',
+    doc: 'Largest request body; larger ones get 413.',
+    parse: int(256, 16_777_216),
+  }),
+  variable({
+    env: 'TPS_MAX_PAYLOAD_DEPTH',
+    key: 'maxPayloadDepth',
+    default: 32,
+    accepts: 'an integer from 2 to 256',
+    doc: 'Deepest nesting of objects and arrays accepted in a request body.',
+    parse: int(2, 256),
+  }),
+  variable({
+    env: 'TPS_MAX_WAIT_SECS',
+    key: 'maxWaitSecs',
+    default: 60,
+    accepts: 'an integer number of seconds from 0 to 3600',
+    doc: 'Longest `Prefer: wait=N` honoured; larger waits are cut to it.',
+    parse: int(0, 3600),
+  }),
+  variable({
+    env: 'TPS_STATUS_MAX_ENTRIES',
+    key: 'statusMaxEntries',
+    default: 100_000,
+    accepts: 'an integer from 1000 to 100000000',
+    doc: 'Finished signals whose status is kept; the oldest finished ones are forgotten first.',
+    parse: int(1000, 100_000_000),
+  }),
+  variable({
+    env: 'TPS_STATUS_TTL_SECS',
+    key: 'statusTtlSecs',
+    default: 3600,
+    accepts: 'an integer number of seconds from 1 to 2592000',
+    doc: 'How long a finished signal’s status is kept.',
+    parse: int(1, 2_592_000),
+  }),
+  variable({
+    env: 'TPS_SHUTDOWN_TIMEOUT',
+    key: 'shutdownTimeoutSecs',
+    default: 30,
+    accepts: 'an integer number of seconds from 0 to 3600',
+    doc: 'On SIGTERM/SIGINT, how long queued and in-flight signals may take to finish.',
+    parse: int(0, 3600),
+  }),
+  variable({
+    env: 'HTTP_HOST',
+    key: 'httpHost',
+    default: '0.0.0.0',
+    accepts: 'a host name or IP address',
+    doc: 'Address the API listens on.',
+    parse: text(255),
+  }),
+  variable({
+    env: 'HTTP_PORT',
+    key: 'httpPort',
+    default: 8080,
+    accepts: portAccepts,
+    doc: 'API port.',
+    parse: port,
+  }),
+  variable({
+    env: 'METRICS_PORT',
+    key: 'metricsPort',
+    default: 9090,
+    accepts: portAccepts,
+    doc: 'Prometheus exposition port (`/metrics` in the Prometheus text format).',
+    parse: port,
+  }),
+  variable({
+    env: 'NATS_URL',
+    key: 'natsUrl',
+    default: 'nats://localhost:4222',
+    accepts: 'a nats:// or tls:// URL',
+    doc: 'NATS server (primary broker).',
+    parse: url(['nats:', 'tls:']),
+  }),
+  variable({
+    env: 'RABBITMQ_URL',
+    key: 'rabbitmqUrl',
+    default: 'amqp://guest:guest@localhost:5672/',
+    accepts: 'an amqp:// or amqps:// URL',
+    doc: 'RabbitMQ server (fallback broker).',
+    parse: url(['amqp:', 'amqps:']),
+    secret: true,
+  }),
+  variable({
+    env: 'JAEGER_ENDPOINT',
+    key: 'jaegerEndpoint',
+    default: '',
+    accepts: 'an http:// or https:// URL, or empty',
+    doc: 'Trace collector (OTLP over HTTP). Empty: trace ids are assigned, nothing is exported.',
+    parse: url(['http:', 'https:'], true),
+  }),
+  variable({
+    env: 'APP_NAME',
+    key: 'appName',
+    default: 'tps-reference-system',
+    accepts: 'a non-empty name of at most 100 characters',
+    doc: 'Service name in logs and traces.',
+    parse: text(100),
+  }),
+  variable({
+    env: 'APP_ENVIRONMENT',
+    key: 'appEnvironment',
+    default: 'production',
+    accepts: 'a non-empty name of at most 100 characters',
+    doc: 'Deployment environment, reported in /info and logs.',
+    parse: text(100),
+  }),
+  variable({
+    env: 'LOG_LEVEL',
+    key: 'logLevel',
+    default: 'info',
+    accepts: `one of: ${LOG_LEVELS.join(', ')}`,
+    doc: 'Least severe log level written (JSON lines on stdout).',
+    parse: oneOf(LOG_LEVELS),
+  }),
+  variable({
+    env: 'AUTH_ENABLED',
+    key: 'authEnabled',
+    default: false,
+    accepts: 'true or false',
+    doc: 'Require `Authorization: Bearer <AUTH_TOKEN>` on POST endpoints.',
+    parse: bool,
+  }),
+  variable({
+    env: 'AUTH_TOKEN',
+    key: 'authToken',
+    default: '',
+    accepts: 'a token of at least 16 characters when AUTH_ENABLED is true',
+    doc: 'The bearer token. Never logged nor shown by /info.',
+    parse: anyText,
+    secret: true,
+  }),
+  variable({
+    env: 'SSL_ENABLED',
+    key: 'sslEnabled',
+    default: false,
+    accepts: 'true or false',
+    doc: 'Serve the API over HTTPS.',
+    parse: bool,
+  }),
+  variable({
+    env: 'SSL_CERT_PATH',
+    key: 'sslCertPath',
+    default: '',
+    accepts: 'a readable PEM certificate file when SSL_ENABLED is true',
+    doc: 'TLS certificate chain (PEM).',
+    parse: anyText,
+  }),
+  variable({
+    env: 'SSL_KEY_PATH',
+    key: 'sslKeyPath',
+    default: '',
+    accepts: 'a readable PEM key file when SSL_ENABLED is true',
+    doc: 'TLS private key (PEM).',
+    parse: anyText,
+  }),
+  variable({
+    env: 'RATE_LIMIT',
+    key: 'rateLimit',
+    default: 0,
+    accepts: 'an integer number of requests per minute from 0 (no limit) to 100000000',
+    doc: 'Requests per minute per client address on POST endpoints; past it, 429 with Retry-After. 0: no limit.',
+    parse: int(0, 100_000_000),
+  }),
+];
+
+export const DEFAULT_CONFIG: TpsConfig = Object.freeze(
+  Object.fromEntries(VARIABLES.map((v) => [v.key, v.default])) as unknown as TpsConfig,
+);
+
+function variableFor(key: Key): Variable {
+  const v = VARIABLES.find((candidate) => candidate.key === key);
+  if (!v) throw new Error(`no variable for config key ${key}`);
+  return v;
+}
+
+function checkRelations(c: TpsConfig): void {
+  if (c.retryBaseMs > c.retryMaxMs) {
+    throw new ConfigError(
+      'TPS_RETRY_BASE_MS',
+      `must not exceed TPS_RETRY_MAX_MS (${c.retryMaxMs}), got ${c.retryBaseMs}`,
+    );
+  }
+  if (c.defaultTimeoutMs > c.maxTimeoutMs) {
+    throw new ConfigError(
+      'TPS_DEFAULT_TIMEOUT_MS',
+      `must not exceed TPS_MAX_TIMEOUT_MS (${c.maxTimeoutMs}), got ${c.defaultTimeoutMs}`,
+    );
+  }
+  if (c.authEnabled && c.authToken.length < 16) {
+    throw new ConfigError(
+      'AUTH_TOKEN',
+      'expected a token of at least 16 characters because AUTH_ENABLED is true',
+    );
+  }
+  if (c.sslEnabled) {
+    for (const key of ['sslCertPath', 'sslKeyPath'] as const) {
+      const v = variableFor(key);
+      const path = c[key];
+      if (path === '') throw new ConfigError(v.env, 'expected a file path because SSL_ENABLED is true');
+      try {
+        accessSync(path, constants.R_OK);
+      } catch {
+        throw new ConfigError(v.env, `cannot read "${path}"`);
+      }
+    }
+  }
+  if (c.httpPort === c.metricsPort) {
+    throw new ConfigError('METRICS_PORT', `must differ from HTTP_PORT (${c.httpPort})`);
+  }
+}
+
+/**
+ * Completes a partial configuration with the defaults and checks every value.
+ * @throws {ConfigError} naming the first variable whose value is not acceptable.
+ */
+export function resolveConfig(overrides: Partial<TpsConfig> = {}): TpsConfig {
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const v = VARIABLES.find((candidate) => candidate.key === key);
+    if (!v) throw new ConfigError(key, 'is not a configuration option');
+    if (typeof value !== typeof v.default || v.parse(String(value)) === undefined) {
+      throw new ConfigError(v.env, `expected ${v.accepts}, got ${JSON.stringify(value)}`);
+    }
+    merged[key] = v.parse(String(value));
+  }
+  const config = Object.freeze(merged) as unknown as TpsConfig;
+  checkRelations(config);
+  return config;
+}
+
+/**
+ * Reads the configuration from environment variables (the only place the project reads
+ * `process.env`). Unset or empty variables take their defaults.
+ * @throws {ConfigError} naming the variable and what it accepts.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): TpsConfig {
+  const overrides: Record<string, unknown> = {};
+  for (const v of VARIABLES) {
+    const raw = env[v.env];
+    if (raw === undefined || raw.trim() === '') continue;
+    const value = v.parse(raw.trim());
+    if (value === undefined) {
+      const shown = v.secret ? '(hidden)' : JSON.stringify(raw);
+      throw new ConfigError(v.env, `expected ${v.accepts}, got ${shown}`);
+    }
+    overrides[v.key] = value;
+  }
+  return resolveConfig(overrides as Partial<TpsConfig>);
+}
+
+function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return raw;
+  }
+}
+
+/** The configuration as /info shows it: snake_case names, no secrets, no credentials in URLs. */
+export function publicConfig(c: TpsConfig): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const v of VARIABLES) {
+    if (v.key === 'authToken') continue;
+    const value = c[v.key];
+    const name = v.env.replace(/^TPS_/, '').toLowerCase();
+    out[name] = typeof value === 'string' && /URL$/.test(v.env) ? redactUrl(value) : value;
+  }
+  return out;
+}

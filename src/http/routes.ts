@@ -1,0 +1,262 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { publicConfig } from '../config.ts';
+import { InvalidSignalError } from '../errors.ts';
+import type { SignalRecord } from '../signal.ts';
+import type { TpsSystem } from '../system.ts';
+import { formatTraceparent } from '../tracing/trace-context.ts';
+import { homePage } from './page.ts';
+import {
+  Accepted,
+  AndonSchema,
+  ErrorBody,
+  Health,
+  HeijunkaSchema,
+  Info,
+  Metrics,
+  Processed,
+  SignalIdParams,
+  SignalStatus,
+  StatusSchema,
+  signalBodySchema,
+} from './schemas.ts';
+
+export interface RouteOptions {
+  readonly version: string;
+  /** Run before every write endpoint (authentication, rate limit). */
+  readonly writeGuards: preHandlerAsyncHookHandler[];
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+function statusUrl(id: string): string {
+  return `/signal/${id}/status`;
+}
+
+function round3(x: number | undefined): number | undefined {
+  return x === undefined ? undefined : Math.round(x * 1000) / 1000;
+}
+
+export function statusBody(r: SignalRecord) {
+  return {
+    signal_id: r.id,
+    signal_type: r.type,
+    priority: r.priority,
+    status: r.state,
+    attempts: r.attempts,
+    max_attempts: r.maxAttempts,
+    trace_id: r.traceId,
+    accepted_at: iso(r.acceptedAt) as string,
+    started_at: iso(r.startedAt),
+    finished_at: iso(r.finishedAt),
+    next_attempt_at: iso(r.nextAttemptAt),
+    worker_id: r.workerId,
+    duration_ms: round3(r.durationMs),
+    message: r.message,
+    result: r.data,
+    error: r.error,
+    status_url: statusUrl(r.id),
+  };
+}
+
+/** The seed's processed-signal body, for a signal that has finished. */
+export function processedBody(r: SignalRecord) {
+  const ok = r.state === 'completed';
+  return {
+    success: ok,
+    signal_id: r.id,
+    message: (ok ? r.message : r.error) ?? r.state,
+    trace_id: r.traceId,
+    duration_ms: round3(r.durationMs) ?? 0,
+    status: r.state,
+    worker_id: r.workerId ?? '',
+    attempts: r.attempts,
+    result: r.data,
+  };
+}
+
+/** Reads `wait=N` (seconds) from an RFC 7240 `Prefer` header; undefined when absent. */
+export function preferWait(header: string | string[] | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const text = Array.isArray(header) ? header.join(',') : header;
+  const match = /(?:^|[,;\s])wait\s*=\s*"?(\d{1,6})"?/i.exec(text);
+  return match === null ? undefined : Number(match[1]);
+}
+
+function idempotencyKey(request: FastifyRequest): string | undefined {
+  const raw = request.headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !IDEMPOTENCY_KEY.test(raw)) {
+    throw new InvalidSignalError('Idempotency-Key must be 1–255 visible ASCII characters', 'Idempotency-Key');
+  }
+  return raw;
+}
+
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 503: ErrorBody };
+
+export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, options: RouteOptions): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const config = system.config;
+  const maxWaitMs = config.maxWaitSecs * 1000;
+  const page = () =>
+    homePage({
+      name: 'TPS Reference System',
+      version: options.version,
+      signalTypes: system.registry.types(),
+    });
+
+  app.post(
+    '/signal',
+    {
+      preHandler: options.writeGuards,
+      schema: {
+        summary: 'Submit a work signal',
+        body: signalBodySchema(config.maxTimeoutMs, config.defaultTimeoutMs),
+        response: { 200: Processed, 202: Accepted, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const result = await system.submit({
+        type: body.signal_type,
+        priority: body.priority as 1 | 2 | 3 | 4 | undefined,
+        payload: body.payload,
+        timeoutMs: body.timeout_ms,
+        traceparent: request.headers.traceparent as string | undefined,
+        idempotencyKey: idempotencyKey(request),
+      });
+      let record = result.record;
+      reply.header('location', statusUrl(record.id));
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      else reply.header('traceparent', formatTraceparent(result.trace));
+      const wait = preferWait(request.headers.prefer);
+      if (wait !== undefined) {
+        record = (await system.waitFor(record.id, Math.min(wait * 1000, maxWaitMs))) ?? record;
+        if (record.state === 'completed' || record.state === 'dead_lettered') {
+          reply.header('preference-applied', `wait=${wait}`);
+          return reply.code(200).send(processedBody(record));
+        }
+      }
+      return reply.code(202).send({
+        success: true,
+        signal_id: record.id,
+        trace_id: record.traceId,
+        // A new signal is reported as accepted; a replay reports where the original is now.
+        status: result.replayed ? record.state : 'queued',
+        status_url: statusUrl(record.id),
+      });
+    },
+  );
+
+  app.get(
+    '/signal/:id/status',
+    {
+      schema: {
+        summary: 'A signal’s status and result',
+        params: SignalIdParams,
+        response: { 200: SignalStatus, 404: ErrorBody },
+      },
+    },
+    async (request) => statusBody(await system.status(request.params.id)),
+  );
+
+  app.post(
+    '/signal/:id/retry',
+    {
+      preHandler: options.writeGuards,
+      schema: {
+        summary: 'Enqueue a failed or dead-lettered signal again',
+        params: SignalIdParams,
+        response: { 202: Accepted, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const record = await system.retry(request.params.id);
+      return reply
+        .code(202)
+        .header('location', statusUrl(record.id))
+        .send({
+          success: true,
+          signal_id: record.id,
+          trace_id: record.traceId,
+          status: record.state,
+          status_url: statusUrl(record.id),
+        });
+    },
+  );
+
+  const health = () => {
+    const h = system.health();
+    return {
+      ...h,
+      components: h.components.map((c) => ({
+        name: c.name,
+        state: c.state,
+        restarts: c.restarts,
+        last_error: c.lastError,
+        detail: c.detail,
+      })),
+    };
+  };
+
+  app.get(
+    '/health',
+    { schema: { summary: 'Health: 200 when healthy, 503 when not', response: { 200: Health, 503: Health } } },
+    async (_request, reply) => {
+      const h = health();
+      return reply.code(h.healthy ? 200 : 503).send(h);
+    },
+  );
+
+  app.get('/metrics', { schema: { summary: 'Kaizen metrics', response: { 200: Metrics } } }, async () =>
+    system.metrics(),
+  );
+
+  app.get(
+    '/info',
+    { schema: { summary: 'Name, version, uptime and configuration', response: { 200: Info } } },
+    async () => {
+      const memory = process.memoryUsage();
+      return {
+        name: 'TPS Reference System',
+        version: options.version,
+        uptime_secs: Math.round(system.uptimeMs() / 100) / 10,
+        environment: config.appEnvironment,
+        node_version: process.version,
+        signal_types: [...system.registry.types()],
+        memory: { rss_bytes: memory.rss, heap_used_bytes: memory.heapUsed },
+        config: publicConfig(config),
+      };
+    },
+  );
+
+  app.get(
+    '/status',
+    { schema: { summary: 'Health, metrics, Andon and Heijunka together', response: { 200: StatusSchema } } },
+    async () => ({
+      status: system.state === 'running' ? 'running' : system.state,
+      health: health(),
+      metrics: system.metrics(),
+      andon: system.andonBoard(),
+      heijunka: system.heijunka(),
+    }),
+  );
+
+  app.get(
+    '/andon',
+    { schema: { summary: 'The Andon board and its recent changes', response: { 200: AndonSchema } } },
+    async () => system.andonBoard(),
+  );
+
+  app.get('/heijunka', { schema: { summary: 'Worker load', response: { 200: HeijunkaSchema } } }, async () =>
+    system.heijunka(),
+  );
+
+  app.get('/', { schema: { hide: true } }, async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.type('text/html; charset=utf-8').send(page()),
+  );
+}

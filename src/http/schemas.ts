@@ -1,0 +1,234 @@
+import { type Static, Type } from 'typebox';
+
+/** Top-level fields of POST /signal, the seed's. */
+export const SIGNAL_FIELDS = ['signal_type', 'priority', 'payload', 'timeout_ms'] as const;
+
+export function signalBodySchema(maxTimeoutMs: number, defaultTimeoutMs: number) {
+  return Type.Object(
+    {
+      signal_type: Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$',
+        description: 'A registered signal type (built in: validate, execute, report, chaos).',
+        examples: ['validate'],
+      }),
+      priority: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: 4,
+          default: 3,
+          description: '1 critical, 2 high, 3 normal (default), 4 low.',
+        }),
+      ),
+      payload: Type.Optional(
+        Type.Record(Type.String(), Type.Unknown(), {
+          default: {},
+          description: 'Any JSON object, bounded in size and nesting depth.',
+        }),
+      ),
+      timeout_ms: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: maxTimeoutMs,
+          default: defaultTimeoutMs,
+          description: 'Processing deadline per attempt, in milliseconds.',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+}
+
+export type SignalBody = Static<ReturnType<typeof signalBodySchema>>;
+
+export const ErrorBody = Type.Object(
+  {
+    success: Type.Literal(false),
+    error: Type.String({ description: 'Stable error code.' }),
+    message: Type.String(),
+    field: Type.Optional(Type.String({ description: 'The request field at fault.' })),
+    known_types: Type.Optional(Type.Array(Type.String())),
+    signal_type: Type.Optional(Type.String()),
+    circuit_state: Type.Optional(Type.String()),
+    retry_after_secs: Type.Optional(Type.Integer()),
+    request_id: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+export const Accepted = Type.Object({
+  success: Type.Boolean(),
+  signal_id: Type.String({ format: 'uuid' }),
+  trace_id: Type.String(),
+  status: Type.String({ description: 'queued (or, for an idempotent replay, the current status).' }),
+  status_url: Type.String(),
+});
+
+const SignalStates = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('processing'),
+  Type.Literal('completed'),
+  Type.Literal('failed'),
+  Type.Literal('dead_lettered'),
+]);
+
+/** The seed's processed-signal body, plus where the signal ended and how. */
+export const Processed = Type.Object({
+  success: Type.Boolean(),
+  signal_id: Type.String(),
+  message: Type.String(),
+  trace_id: Type.String(),
+  duration_ms: Type.Number(),
+  status: SignalStates,
+  worker_id: Type.String(),
+  attempts: Type.Integer(),
+  result: Type.Optional(Type.Unknown()),
+});
+
+export const SignalStatus = Type.Object({
+  signal_id: Type.String(),
+  signal_type: Type.String(),
+  priority: Type.Integer(),
+  status: SignalStates,
+  attempts: Type.Integer(),
+  max_attempts: Type.Integer(),
+  trace_id: Type.String(),
+  accepted_at: Type.String({ format: 'date-time' }),
+  started_at: Type.Optional(Type.String({ format: 'date-time' })),
+  finished_at: Type.Optional(Type.String({ format: 'date-time' })),
+  next_attempt_at: Type.Optional(Type.String({ format: 'date-time' })),
+  worker_id: Type.Optional(Type.String()),
+  duration_ms: Type.Optional(Type.Number()),
+  message: Type.Optional(Type.String()),
+  result: Type.Optional(Type.Unknown()),
+  error: Type.Optional(Type.String()),
+  status_url: Type.String(),
+});
+
+export const SignalIdParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 200 }),
+});
+
+const Percentiles = Type.Object({
+  count: Type.Integer(),
+  avg_ms: Type.Number(),
+  p50_ms: Type.Number(),
+  p95_ms: Type.Number(),
+  p99_ms: Type.Number(),
+  p999_ms: Type.Number(),
+  max_ms: Type.Number(),
+});
+
+export const Metrics = Type.Object({
+  total_processed: Type.Integer(),
+  success_count: Type.Integer(),
+  error_count: Type.Integer(),
+  error_rate: Type.Number({ description: 'Percent (0–100) of processed signals that failed.' }),
+  avg_duration_ms: Type.Number(),
+  p95_duration_ms: Type.Number(),
+  p99_duration_ms: Type.Number(),
+  p50_duration_ms: Type.Number(),
+  p999_duration_ms: Type.Number(),
+  max_duration_ms: Type.Number(),
+  accepted_total: Type.Integer(),
+  rejected_total: Type.Object({
+    circuit_open: Type.Integer(),
+    queue_full: Type.Integer(),
+    not_accepting: Type.Integer(),
+  }),
+  retries_total: Type.Integer(),
+  latency: Percentiles,
+  queue_wait: Percentiles,
+  last_minute: Type.Object({
+    processed: Type.Integer(),
+    errors: Type.Integer(),
+    error_rate: Type.Number(),
+    throughput_per_sec: Type.Number(),
+    latency: Percentiles,
+  }),
+});
+
+const CircuitStateSchema = Type.Union([
+  Type.Literal('Closed'),
+  Type.Literal('Open'),
+  Type.Literal('HalfOpen'),
+]);
+
+export const Health = Type.Object({
+  healthy: Type.Boolean(),
+  circuit_state: CircuitStateSchema,
+  queue_depth: Type.Integer(),
+  active_workers: Type.Integer(),
+  error_rate: Type.Number({ description: 'Percent (0–100) of signals that failed over the last minute.' }),
+  timestamp: Type.String({ format: 'date-time' }),
+  status: Type.String(),
+  backend: Type.String(),
+  queue_capacity: Type.Integer(),
+  dlq_depth: Type.Integer(),
+  in_flight: Type.Integer(),
+  circuits: Type.Record(Type.String(), CircuitStateSchema),
+  components: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      state: Type.String(),
+      restarts: Type.Integer(),
+      last_error: Type.Optional(Type.String()),
+      detail: Type.Optional(Type.String()),
+    }),
+  ),
+});
+
+const Light = Type.Object({ level: Type.String(), reason: Type.String() });
+
+export const AndonSchema = Type.Object({
+  overall: Type.String(),
+  principles: Type.Record(Type.String(), Light),
+  history: Type.Array(
+    Type.Object({
+      at: Type.String(),
+      principle: Type.String(),
+      level: Type.String(),
+      previous: Type.String(),
+      reason: Type.String(),
+    }),
+  ),
+});
+
+export const HeijunkaSchema = Type.Object({
+  pool_size: Type.Integer(),
+  cards_total: Type.Integer(),
+  cards_in_use: Type.Integer(),
+  pool_utilization: Type.Number(),
+  balance_coefficient: Type.Number(),
+  workers: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      state: Type.String(),
+      cards: Type.Integer(),
+      in_use: Type.Integer(),
+      processed: Type.Integer(),
+      busy_ms: Type.Number(),
+      restarts: Type.Integer(),
+    }),
+  ),
+});
+
+export const Info = Type.Object({
+  name: Type.String(),
+  version: Type.String(),
+  uptime_secs: Type.Number(),
+  environment: Type.String(),
+  node_version: Type.String(),
+  signal_types: Type.Array(Type.String()),
+  memory: Type.Object({ rss_bytes: Type.Integer(), heap_used_bytes: Type.Integer() }),
+  config: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+});
+
+export const StatusSchema = Type.Object({
+  status: Type.String(),
+  health: Health,
+  metrics: Metrics,
+  andon: AndonSchema,
+  heijunka: HeijunkaSchema,
+});

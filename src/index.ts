@@ -1,0 +1,34 @@
+/**
+ * The TPS core as a library: create a system, register handlers, start it, and optionally serve
+ * the HTTP API with `buildApp`.
+ */
+export { buildApp } from './app.ts';
+export type { Clock } from './clock.ts';
+export { systemClock } from './clock.ts';
+export { DEFAULT_CONFIG, loadConfig, resolveConfig, type TpsConfig } from './config.ts';
+export {
+  CircuitOpenError,
+  ConfigError,
+  HandlerTimeoutError,
+  InvalidSignalError,
+  KanbanFullError,
+  NotAcceptingError,
+  PermanentError,
+  SignalConflictError,
+  SignalNotFoundError,
+  TpsError,
+  UnknownSignalTypeError,
+} from './errors.ts';
+export { demoHandlers } from './handlers/demo.ts';
+export type { HandlerContext, SignalHandler } from './handlers/registry.ts';
+export type { Delivery, KanbanQueue } from './kanban/queue.ts';
+export type { HandlerResult, Priority, SignalRecord, SignalState, WorkSignal } from './signal.ts';
+export {
+  createTpsSystem,
+  type HealthReport,
+  type StopReport,
+  type SubmitRequest,
+  type SubmitResult,
+  TpsSystem,
+  type TpsSystemOptions,
+} from './system.ts';

@@ -1,0 +1,44 @@
+import type { WorkSignal } from '../signal.ts';
+
+/** One delivery of a signal to a worker. `attempt` counts from 1. */
+export interface Delivery {
+  readonly signal: WorkSignal;
+  readonly attempt: number;
+}
+
+export interface QueueHealth {
+  readonly healthy: boolean;
+  readonly detail: string;
+}
+
+/**
+ * The Kanban port: a bounded queue that workers pull from. Every driver (embedded, and the
+ * broker drivers) honours the same contract, checked by one shared test suite:
+ *
+ * - `publish` resolves once the signal is safely enqueued, or rejects with `KanbanFullError`
+ *   when `depth()` has reached `capacity`;
+ * - `pull(max)` resolves with 1..max deliveries, highest priority first and oldest first within a
+ *   priority, waiting until one is available; it resolves with [] once `abort` fires or the queue
+ *   closes;
+ * - each delivery is settled exactly once by `ack`, `nak` (deliver again after a delay, counted
+ *   as a further attempt; never refused for lack of room, since the signal was already accepted)
+ *   or `deadLetter`.
+ */
+export interface KanbanQueue {
+  readonly backend: string;
+  readonly capacity: number;
+  start(): Promise<void>;
+  /** Stops deliveries; pending pulls resolve with []. */
+  close(): Promise<void>;
+  publish(signal: WorkSignal): Promise<void>;
+  pull(max: number, abort: AbortSignal): Promise<Delivery[]>;
+  ack(delivery: Delivery): Promise<void>;
+  nak(delivery: Delivery, delayMs: number): Promise<void>;
+  deadLetter(delivery: Delivery, reason: string): Promise<void>;
+  /** Removes a signal from the dead-letter queue (it is being retried); false if absent. */
+  removeDeadLetter(signalId: string): Promise<boolean>;
+  /** Signals waiting: ready, plus those waiting for a retry backoff. */
+  depth(): number;
+  dlqDepth(): number;
+  health(): QueueHealth;
+}

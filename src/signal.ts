@@ -1,0 +1,94 @@
+/** 1 critical, 2 high, 3 normal (default), 4 low. */
+export type Priority = 1 | 2 | 3 | 4;
+
+export const PRIORITY_NAMES: Readonly<Record<Priority, string>> = {
+  1: 'critical',
+  2: 'high',
+  3: 'normal',
+  4: 'low',
+};
+
+/** A unit of work as it travels through the Kanban queue. Immutable once accepted. */
+export interface WorkSignal {
+  readonly id: string;
+  readonly type: string;
+  readonly priority: Priority;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly timeoutMs: number;
+  /** Epoch milliseconds (fractional) when the signal was accepted. */
+  readonly acceptedAt: number;
+  /** W3C trace id (32 hex digits) the signal belongs to. */
+  readonly traceId: string;
+  /** Span id (16 hex digits) of the request that accepted the signal. */
+  readonly parentSpanId: string;
+  /**
+   * Bumped each time an operator retries the signal by hand. A delivery whose epoch is older
+   * than the signal's record is stale and is dropped, so a manual retry never runs twice.
+   */
+  readonly epoch: number;
+}
+
+/**
+ * Lifecycle: queued → processing → completed | failed → (retry: processing) … → dead_lettered.
+ * `failed` means the last attempt failed and another one is scheduled.
+ */
+export type SignalState = 'queued' | 'processing' | 'completed' | 'failed' | 'dead_lettered';
+
+export function isTerminal(state: SignalState): boolean {
+  return state === 'completed' || state === 'dead_lettered';
+}
+
+/** What a handler returns. A plain string is taken as the message. */
+export interface HandlerResult {
+  readonly message?: string;
+  readonly data?: unknown;
+}
+
+/** The status store's view of one signal. Times are epoch milliseconds. */
+export interface SignalRecord {
+  readonly id: string;
+  readonly type: string;
+  readonly priority: Priority;
+  readonly traceId: string;
+  readonly acceptedAt: number;
+  readonly idempotencyKey: string | undefined;
+  state: SignalState;
+  epoch: number;
+  attempts: number;
+  maxAttempts: number;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  nextAttemptAt: number | undefined;
+  workerId: string | undefined;
+  /** Processing time of the last attempt, in milliseconds. */
+  durationMs: number | undefined;
+  message: string | undefined;
+  data: unknown;
+  error: string | undefined;
+  /** Kept until the signal completes, so a failed or dead-lettered one can be retried. */
+  signal: WorkSignal | undefined;
+}
+
+export function newRecord(signal: WorkSignal, maxAttempts: number, idempotencyKey?: string): SignalRecord {
+  return {
+    id: signal.id,
+    type: signal.type,
+    priority: signal.priority,
+    traceId: signal.traceId,
+    acceptedAt: signal.acceptedAt,
+    idempotencyKey,
+    state: 'queued',
+    epoch: signal.epoch,
+    attempts: 0,
+    maxAttempts,
+    startedAt: undefined,
+    finishedAt: undefined,
+    nextAttemptAt: undefined,
+    workerId: undefined,
+    durationMs: undefined,
+    message: undefined,
+    data: undefined,
+    error: undefined,
+    signal,
+  };
+}

@@ -1,0 +1,22 @@
+import type { SignalRecord } from '../signal.ts';
+
+/**
+ * Where signal status lives. Records of signals still in the pipeline are never evicted;
+ * finished ones are kept for a bounded time and number.
+ */
+export interface StatusStore {
+  create(record: SignalRecord): Promise<void>;
+  get(id: string): Promise<SignalRecord | undefined>;
+  /** Persists changes made to a record obtained from `get` or `create`. */
+  update(record: SignalRecord): Promise<void>;
+  /** Forgets a record (used when a signal could not be enqueued after all). */
+  delete(id: string): Promise<void>;
+  /**
+   * Claims an idempotency key for `id`. Returns the id that already holds the key, or undefined
+   * when the claim succeeded. Atomic: two concurrent claims never both succeed.
+   */
+  claimIdempotencyKey(key: string, id: string): Promise<string | undefined>;
+  releaseIdempotencyKey(key: string): Promise<void>;
+  size(): number;
+  close(): Promise<void>;
+}

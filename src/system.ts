@@ -1,0 +1,612 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Andon, type AndonBoard, type AndonReadings } from './andon/board.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { resolveConfig, type TpsConfig } from './config.ts';
+import {
+  CircuitOpenError,
+  InvalidSignalError,
+  NotAcceptingError,
+  PermanentError,
+  SignalConflictError,
+  SignalNotFoundError,
+  UnknownSignalTypeError,
+} from './errors.ts';
+import { HandlerRegistry, type SignalHandler } from './handlers/registry.ts';
+import { type RunOutcome, runHandler } from './handlers/run.ts';
+import { type HeijunkaSnapshot, WorkerPool } from './heijunka/worker-pool.ts';
+import type { CircuitState } from './jidoka/circuit-breaker.ts';
+import { Jidoka } from './jidoka/jidoka.ts';
+import { Kaizen, type KaizenSnapshot } from './kaizen/metrics.ts';
+import { MemoryQueue } from './kanban/memory.ts';
+import type { Delivery, KanbanQueue } from './kanban/queue.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { isTerminal, newRecord, type Priority, type SignalRecord, type WorkSignal } from './signal.ts';
+import { MemoryStatusStore } from './status/memory.ts';
+import type { StatusStore } from './status/store.ts';
+import { type ComponentHealth, Supervisor } from './supervision.ts';
+import { startTrace, type TraceContext } from './tracing/trace-context.ts';
+
+/** A request to process one signal. Only `type` is required. */
+export interface SubmitRequest {
+  readonly type: string;
+  readonly priority?: Priority;
+  readonly payload?: Readonly<Record<string, unknown>>;
+  readonly timeoutMs?: number;
+  /** The caller's W3C `traceparent`, continued when valid. */
+  readonly traceparent?: string;
+  /** Resubmitting with the same key returns the signal first accepted with it. */
+  readonly idempotencyKey?: string;
+}
+
+export interface SubmitResult {
+  readonly record: SignalRecord;
+  /** True when the idempotency key named an existing signal and nothing new was enqueued. */
+  readonly replayed: boolean;
+  readonly trace: TraceContext;
+}
+
+export type SystemState = 'created' | 'running' | 'draining' | 'stopped';
+
+/** The body of GET /health; the first six fields are the seed's. */
+export interface HealthReport {
+  readonly healthy: boolean;
+  readonly circuit_state: CircuitState;
+  readonly queue_depth: number;
+  readonly active_workers: number;
+  /** Percent (0–100) of the signals finished in the last minute that failed. */
+  readonly error_rate: number;
+  readonly timestamp: string;
+  readonly status: SystemState;
+  readonly backend: string;
+  readonly queue_capacity: number;
+  readonly dlq_depth: number;
+  readonly in_flight: number;
+  readonly circuits: Readonly<Record<string, CircuitState>>;
+  readonly components: readonly (ComponentHealth & { readonly detail?: string })[];
+}
+
+export interface StopReport {
+  /** True when every accepted signal was settled before the deadline. */
+  readonly drained: boolean;
+  /** Signals still queued or in flight when the system stopped. */
+  readonly remaining: number;
+}
+
+export interface TpsSystemOptions {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Source of randomness for retry jitter (tests make it fixed). */
+  readonly random?: () => number;
+  /** Replaces the Kanban queue the configuration names (tests use this to inject faults). */
+  readonly queue?: KanbanQueue;
+  /** How often the Andon board is recomputed, in milliseconds. */
+  readonly andonEveryMs?: number;
+}
+
+const NO_PAYLOAD: Readonly<Record<string, unknown>> = Object.freeze({});
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The TPS system: wires Jidoka, Kanban, Andon, Kaizen, Heijunka and tracing around a handler
+ * registry. The only place that knows all six principles.
+ */
+export class TpsSystem {
+  readonly config: TpsConfig;
+  readonly logger: Logger;
+  readonly registry = new HandlerRegistry();
+  readonly jidoka: Jidoka;
+  readonly kaizen: Kaizen;
+  readonly andon: Andon;
+  readonly queue: KanbanQueue;
+  readonly store: StatusStore;
+  readonly pool: WorkerPool;
+  readonly supervisor: Supervisor;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #running = new Set<AbortController>();
+  readonly #waiters = new Map<string, ((record: SignalRecord) => void)[]>();
+  readonly #andonEveryMs: number;
+  readonly #startedAt: number;
+  #state: SystemState = 'created';
+  #andonTimer: NodeJS.Timeout | undefined;
+  #andonSoon = false;
+
+  constructor(config: TpsConfig, options: TpsSystemOptions = {}) {
+    this.config = config;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#andonEveryMs = options.andonEveryMs ?? 500;
+    this.#startedAt = this.#clock.now();
+    this.logger = options.logger ?? createLogger(config);
+    this.jidoka = new Jidoka(
+      { threshold: config.cbThreshold, openMs: config.cbTimeoutSecs * 1000 },
+      this.#clock,
+    );
+    this.kaizen = new Kaizen(this.#clock);
+    this.andon = new Andon(config.andonHistory, this.#clock);
+    this.queue = options.queue ?? new MemoryQueue({ capacity: config.kanbanBuffer });
+    this.store = new MemoryStatusStore(
+      { maxEntries: config.statusMaxEntries, ttlMs: config.statusTtlSecs * 1000 },
+      this.#clock,
+    );
+    this.supervisor = new Supervisor(this.#clock);
+    this.pool = new WorkerPool(
+      this.queue,
+      (delivery, workerId) => this.#process(delivery, workerId),
+      this.supervisor,
+      this.#clock,
+      { workers: Math.max(config.numWorkers, config.heijunkaPool), cards: config.workerCards },
+    );
+
+    this.jidoka.onTransition((t) => {
+      const line = { signal_type: t.name, from: t.from, to: t.to, reason: t.reason };
+      if (t.to === 'Open') this.logger.warn(line, 'circuit opened: line stopped');
+      else this.logger.info(line, `circuit ${t.to === 'Closed' ? 'closed' : 'half-open'}`);
+      this.#evaluateAndonSoon();
+    });
+    this.andon.onChange((c) => {
+      const line = { principle: c.principle, level: c.level, previous: c.previous, reason: c.reason };
+      if (c.level === 'GREEN') this.logger.info(line, 'andon level changed');
+      else this.logger.warn(line, 'andon level changed');
+    });
+    this.supervisor.onEvent((e) => {
+      if (e.kind === 'crashed') {
+        this.logger.error(
+          { component: e.component, err: e.error, backoff_ms: e.backoffMs },
+          'component crashed; restarting after backoff',
+        );
+        this.#evaluateAndonSoon();
+      } else if (e.kind === 'restarted') {
+        this.logger.info({ component: e.component, restarts: e.restarts }, 'component restarted');
+        this.#evaluateAndonSoon();
+      }
+    });
+  }
+
+  get state(): SystemState {
+    return this.#state;
+  }
+
+  /** Milliseconds since the system was created. */
+  uptimeMs(): number {
+    return this.#clock.now() - this.#startedAt;
+  }
+
+  /**
+   * Adds (or replaces) the handler of a signal type.
+   * @throws {InvalidSignalError} when the type name is not acceptable.
+   */
+  registerHandler(type: string, handler: SignalHandler): this {
+    this.registry.register(type, handler);
+    this.jidoka.breaker(type);
+    return this;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new Error(`cannot start a system that is ${this.#state}`);
+    await this.queue.start();
+    this.pool.start();
+    this.#state = 'running';
+    this.#andonTimer = setInterval(() => this.evaluateAndon(), this.#andonEveryMs);
+    this.#andonTimer.unref();
+    this.evaluateAndon();
+    this.logger.info(
+      {
+        backend: this.queue.backend,
+        workers: this.pool.size,
+        cards_per_worker: this.config.workerCards,
+        buffer: this.queue.capacity,
+        signal_types: this.registry.types(),
+      },
+      'tps system started',
+    );
+  }
+
+  /**
+   * Accepts a signal: Jidoka admits it, it is recorded, and it is enqueued on the Kanban.
+   * @throws {NotAcceptingError} while stopping; {UnknownSignalTypeError}; {InvalidSignalError};
+   *   {CircuitOpenError} when the type's line is stopped; {KanbanFullError} when the buffer is full.
+   */
+  async submit(request: SubmitRequest): Promise<SubmitResult> {
+    if (this.#state !== 'running') {
+      this.kaizen.countRejected('not_accepting');
+      throw new NotAcceptingError(
+        this.#state === 'created' ? 'the system has not started' : 'the system is shutting down',
+      );
+    }
+    const type = request.type;
+    if (!this.registry.has(type)) throw new UnknownSignalTypeError(type, this.registry.types());
+    const priority = request.priority ?? 3;
+    if (priority !== 1 && priority !== 2 && priority !== 3 && priority !== 4) {
+      throw new InvalidSignalError('priority must be an integer from 1 (critical) to 4 (low)', 'priority');
+    }
+    const timeoutMs = request.timeoutMs ?? this.config.defaultTimeoutMs;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > this.config.maxTimeoutMs) {
+      throw new InvalidSignalError(
+        `timeout_ms must be an integer from 1 to ${this.config.maxTimeoutMs}`,
+        'timeout_ms',
+      );
+    }
+    const trace = startTrace(request.traceparent);
+    const id = randomUUID();
+    const key = request.idempotencyKey;
+
+    if (key !== undefined) {
+      const holder = await this.store.claimIdempotencyKey(key, id);
+      if (holder !== undefined) {
+        const existing = await this.store.get(holder);
+        if (existing !== undefined) {
+          if (existing.type !== type) {
+            throw new SignalConflictError(
+              `Idempotency-Key already used for a "${existing.type}" signal (${existing.id})`,
+            );
+          }
+          return { record: existing, replayed: true, trace };
+        }
+      }
+    }
+
+    const retryAfterMs = this.jidoka.admit(type);
+    if (retryAfterMs > 0) {
+      if (key !== undefined) await this.store.releaseIdempotencyKey(key);
+      this.kaizen.countRejected('circuit_open');
+      throw new CircuitOpenError(type, this.jidoka.breaker(type).state, retryAfterMs);
+    }
+
+    const signal: WorkSignal = {
+      id,
+      type,
+      priority,
+      payload: request.payload ?? NO_PAYLOAD,
+      timeoutMs,
+      acceptedAt: this.#clock.wallNow(),
+      traceId: trace.traceId,
+      parentSpanId: trace.spanId,
+      epoch: 0,
+    };
+    const record = newRecord(signal, this.config.maxAttempts, key);
+    // The record exists before the signal is visible to workers, so a worker always finds it.
+    await this.store.create(record);
+    try {
+      await this.queue.publish(signal);
+    } catch (error) {
+      await this.store.delete(id);
+      if (key !== undefined) await this.store.releaseIdempotencyKey(key);
+      this.kaizen.countRejected('queue_full');
+      throw error;
+    }
+    this.kaizen.countAccepted();
+    return { record, replayed: false, trace };
+  }
+
+  /** @throws {SignalNotFoundError} */
+  async status(id: string): Promise<SignalRecord> {
+    const record = await this.store.get(id);
+    if (record === undefined) throw new SignalNotFoundError(id);
+    return record;
+  }
+
+  /**
+   * Enqueues a failed or dead-lettered signal again, with a fresh set of attempts. A retry still
+   * scheduled for a failed signal is superseded (it will be dropped when delivered).
+   * @throws {SignalNotFoundError}; {SignalConflictError} unless the signal is failed or
+   *   dead-lettered; {KanbanFullError}; {NotAcceptingError}.
+   */
+  async retry(id: string): Promise<SignalRecord> {
+    if (this.#state !== 'running') throw new NotAcceptingError('the system is shutting down');
+    const record = await this.status(id);
+    if ((record.state !== 'failed' && record.state !== 'dead_lettered') || record.signal === undefined) {
+      throw new SignalConflictError(
+        `signal ${id} is ${record.state}; only failed or dead_lettered signals can be retried`,
+      );
+    }
+    const previous = { state: record.state, epoch: record.epoch, attempts: record.attempts };
+    const signal: WorkSignal = { ...record.signal, epoch: record.epoch + 1 };
+    record.epoch = signal.epoch;
+    record.state = 'queued';
+    record.attempts = 0;
+    record.nextAttemptAt = undefined;
+    record.finishedAt = undefined;
+    record.signal = signal;
+    await this.store.update(record);
+    try {
+      await this.queue.publish(signal);
+    } catch (error) {
+      record.state = previous.state;
+      record.epoch = previous.epoch;
+      record.attempts = previous.attempts;
+      await this.store.update(record);
+      throw error;
+    }
+    if (previous.state === 'dead_lettered') await this.queue.removeDeadLetter(id);
+    this.logger.info(
+      { signal_id: id, trace_id: record.traceId, epoch: record.epoch },
+      'signal retried by request',
+    );
+    return record;
+  }
+
+  /**
+   * Resolves with the record once the signal completes or is dead-lettered, or with undefined if
+   * `timeoutMs` passes first.
+   */
+  async waitFor(id: string, timeoutMs: number): Promise<SignalRecord | undefined> {
+    const record = await this.store.get(id);
+    if (record === undefined) throw new SignalNotFoundError(id);
+    if (isTerminal(record.state)) return record;
+    if (timeoutMs <= 0) return undefined;
+    return new Promise((resolve) => {
+      const list = this.#waiters.get(id) ?? [];
+      const timer = setTimeout(() => {
+        const current = this.#waiters.get(id);
+        if (current !== undefined) {
+          const rest = current.filter((w) => w !== waiter);
+          if (rest.length === 0) this.#waiters.delete(id);
+          else this.#waiters.set(id, rest);
+        }
+        resolve(undefined);
+      }, timeoutMs);
+      const waiter = (r: SignalRecord) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      list.push(waiter);
+      this.#waiters.set(id, list);
+    });
+  }
+
+  health(): HealthReport {
+    const queueHealth = this.queue.health();
+    const activeWorkers = this.pool.running();
+    return {
+      healthy: this.#state === 'running' && queueHealth.healthy && activeWorkers > 0,
+      circuit_state: this.jidoka.worstState(),
+      queue_depth: this.queue.depth(),
+      active_workers: activeWorkers,
+      error_rate: Math.round(this.kaizen.errorRateLastMinute() * 1000) / 1000,
+      timestamp: new Date(this.#clock.wallNow()).toISOString(),
+      status: this.#state,
+      backend: this.queue.backend,
+      queue_capacity: this.queue.capacity,
+      dlq_depth: this.queue.dlqDepth(),
+      in_flight: this.pool.inFlight(),
+      circuits: this.jidoka.states(),
+      components: [
+        {
+          name: `kanban-${this.queue.backend}`,
+          state: queueHealth.healthy ? 'running' : 'stopped',
+          restarts: 0,
+          lastError: undefined,
+          detail: queueHealth.detail,
+        },
+        ...this.supervisor.health(),
+      ],
+    };
+  }
+
+  metrics(): KaizenSnapshot {
+    return this.kaizen.snapshot();
+  }
+
+  heijunka(): HeijunkaSnapshot {
+    return this.pool.snapshot();
+  }
+
+  andonBoard(): AndonBoard {
+    return this.andon.board();
+  }
+
+  /** Recomputes the Andon board from the current readings. */
+  evaluateAndon(): void {
+    this.#andonSoon = false;
+    this.andon.evaluate(this.#andonReadings());
+  }
+
+  /**
+   * Stops the system: intake stops at once; queued and in-flight signals get until the deadline
+   * to finish (the embedded queue is drained, since nothing in it outlives the process); then
+   * every component is closed in reverse order of start.
+   */
+  async stop(drainTimeoutMs = this.config.shutdownTimeoutSecs * 1000): Promise<StopReport> {
+    if (this.#state === 'stopped' || this.#state === 'created') {
+      this.#state = 'stopped';
+      await this.store.close();
+      return { drained: true, remaining: 0 };
+    }
+    if (this.#state === 'draining') throw new Error('stop() is already in progress');
+    this.#state = 'draining';
+    this.logger.info(
+      { queued: this.queue.depth(), in_flight: this.pool.inFlight(), drain_timeout_ms: drainTimeoutMs },
+      'draining: intake stopped',
+    );
+    const deadline = performance.now() + drainTimeoutMs;
+    if (this.queue.backend === 'memory') {
+      await this.#until(() => this.queue.depth() === 0 && this.pool.inFlight() === 0, deadline);
+    }
+    await this.pool.stopPulling();
+    await this.#until(() => this.pool.inFlight() === 0, deadline);
+    const remaining = this.pool.inFlight() + (this.queue.backend === 'memory' ? this.queue.depth() : 0);
+    for (const controller of this.#running) controller.abort(new Error('system stopping'));
+    if (this.#andonTimer !== undefined) clearInterval(this.#andonTimer);
+    await this.queue.close();
+    await this.supervisor.stop();
+    await this.store.close();
+    for (const [id, waiters] of this.#waiters) {
+      const record = await this.store.get(id);
+      if (record !== undefined) for (const w of waiters) w(record);
+    }
+    this.#waiters.clear();
+    this.#state = 'stopped';
+    const report = { drained: remaining === 0, remaining };
+    if (report.drained) this.logger.info(report, 'tps system stopped; every accepted signal settled');
+    else this.logger.error(report, 'tps system stopped before every accepted signal settled');
+    return report;
+  }
+
+  async #until(done: () => boolean, deadline: number): Promise<void> {
+    while (!done() && performance.now() < deadline) {
+      await sleep(Math.min(10, Math.max(1, deadline - performance.now())));
+    }
+  }
+
+  #andonReadings(): AndonReadings {
+    return {
+      circuits: this.jidoka.states(),
+      queueDepth: this.queue.depth(),
+      queueCapacity: this.queue.capacity,
+      queueHealthy: this.queue.health().healthy,
+      dlqDepth: this.queue.dlqDepth(),
+      errorRatePct: this.kaizen.errorRateLastMinute(),
+      p99Ms: this.kaizen.p99LatencyLastMinute(),
+      workersTotal: this.pool.size,
+      workersRunning: this.pool.running(),
+      tracingDetail: 'W3C trace id on every signal',
+    };
+  }
+
+  /** Pulls the Andon cord: re-evaluates on the next turn, at most once per turn. */
+  #evaluateAndonSoon(): void {
+    if (this.#andonSoon || this.#state !== 'running') return;
+    this.#andonSoon = true;
+    setImmediate(() => this.evaluateAndon());
+  }
+
+  #backoffMs(attempt: number): number {
+    const exp = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** (attempt - 1));
+    // Equal jitter: at least half the backoff, so retries of a burst spread out but never rush.
+    return Math.round(exp / 2 + (this.#random() * exp) / 2);
+  }
+
+  async #process(delivery: Delivery, workerId: string): Promise<void> {
+    const signal = delivery.signal;
+    try {
+      let record = await this.store.get(signal.id);
+      if (record === undefined) {
+        // Only possible if the record was lost (e.g. a store restart): rebuild it and go on.
+        record = newRecord(signal, this.config.maxAttempts);
+        await this.store.create(record);
+      }
+      if (record.epoch !== signal.epoch || isTerminal(record.state)) {
+        // Superseded by a manual retry, or already settled: settle this copy without running it.
+        await this.queue.ack(delivery);
+        return;
+      }
+      const startedAt = this.#clock.wallNow();
+      if (delivery.attempt === 1) this.kaizen.recordWait(startedAt - signal.acceptedAt);
+      record.state = 'processing';
+      record.attempts = delivery.attempt;
+      record.startedAt = startedAt;
+      record.workerId = workerId;
+      record.nextAttemptAt = undefined;
+      await this.store.update(record);
+
+      const handler = this.registry.get(signal.type);
+      const t0 = this.#clock.now();
+      const outcome: RunOutcome =
+        handler === undefined
+          ? {
+              ok: false,
+              message: undefined,
+              data: undefined,
+              error: new PermanentError(`no handler registered for "${signal.type}"`),
+            }
+          : await runHandler(handler, signal, delivery.attempt, workerId, this.#running);
+      const processingMs = this.#clock.now() - t0;
+      const finishedAt = this.#clock.wallNow();
+      record.durationMs = processingMs;
+
+      if (outcome.ok) {
+        this.jidoka.recordSuccess(signal.type);
+        record.state = 'completed';
+        record.finishedAt = finishedAt;
+        record.message = outcome.message ?? 'completed';
+        record.data = outcome.data;
+        record.error = undefined;
+        record.signal = undefined;
+        await this.store.update(record);
+        await this.queue.ack(delivery);
+        this.kaizen.recordFinished(true, processingMs, finishedAt - signal.acceptedAt);
+        if (this.logger.isLevelEnabled('debug')) {
+          this.logger.debug(
+            {
+              signal_id: signal.id,
+              trace_id: signal.traceId,
+              signal_type: signal.type,
+              worker_id: workerId,
+              attempts: delivery.attempt,
+              duration_ms: processingMs,
+              outcome: 'completed',
+            },
+            'signal completed',
+          );
+        }
+        this.#settle(record);
+        return;
+      }
+
+      this.jidoka.recordFailure(signal.type);
+      record.error = errorText(outcome.error);
+      const log = {
+        signal_id: signal.id,
+        trace_id: signal.traceId,
+        signal_type: signal.type,
+        worker_id: workerId,
+        attempts: delivery.attempt,
+        duration_ms: processingMs,
+        error: record.error,
+      };
+      if (outcome.error instanceof PermanentError || delivery.attempt >= record.maxAttempts) {
+        record.state = 'dead_lettered';
+        record.finishedAt = finishedAt;
+        await this.store.update(record);
+        await this.queue.deadLetter(delivery, record.error);
+        this.kaizen.recordFinished(false, processingMs, finishedAt - signal.acceptedAt);
+        this.logger.warn({ ...log, outcome: 'dead_lettered' }, 'signal dead-lettered');
+        this.#settle(record);
+        this.#evaluateAndonSoon();
+        return;
+      }
+      const delayMs = this.#backoffMs(delivery.attempt);
+      record.state = 'failed';
+      record.nextAttemptAt = finishedAt + delayMs;
+      await this.store.update(record);
+      await this.queue.nak(delivery, delayMs);
+      this.kaizen.countRetry();
+      if (this.logger.isLevelEnabled('debug')) {
+        this.logger.debug({ ...log, outcome: 'retrying', retry_in_ms: delayMs }, 'signal attempt failed');
+      }
+    } catch (error) {
+      // A fault of the store or the queue, not of the handler: hand the signal back, never drop it.
+      this.logger.error(
+        { err: error, signal_id: signal.id, trace_id: signal.traceId },
+        'processing failed outside the handler; redelivering',
+      );
+      try {
+        await this.queue.nak(delivery, this.#backoffMs(delivery.attempt));
+      } catch (nakError) {
+        this.logger.error({ err: nakError, signal_id: signal.id }, 'could not hand the signal back');
+      }
+    }
+  }
+
+  #settle(record: SignalRecord): void {
+    if (this.#waiters.size === 0) return;
+    const waiters = this.#waiters.get(record.id);
+    if (waiters === undefined) return;
+    this.#waiters.delete(record.id);
+    for (const w of waiters) w(record);
+  }
+}
+
+/**
+ * Creates a TPS system from a configuration (defaults for anything left out). Register handlers,
+ * then `start()`; `stop()` drains and closes it.
+ * @throws {ConfigError} when a configuration value is not acceptable.
+ */
+export function createTpsSystem(config: Partial<TpsConfig> = {}, options: TpsSystemOptions = {}): TpsSystem {
+  return new TpsSystem(resolveConfig(config), options);
+}

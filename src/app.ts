@@ -14,6 +14,7 @@ import { VERSION } from './version.ts';
  */
 export async function buildApp(system: TpsSystem): Promise<FastifyInstance> {
   const config = system.config;
+  const onError = errorHandler(system.logger, config.maxBodyBytes);
   const app = Fastify({
     ...(config.sslEnabled
       ? { https: { cert: readFileSync(config.sslCertPath), key: readFileSync(config.sslKeyPath) } }
@@ -22,20 +23,22 @@ export async function buildApp(system: TpsSystem): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Errors raised while routing (a malformed URL, an over-long id) get the same JSON shape.
+    frameworkErrors: (error, request, reply) => onError(error, request, reply),
     ajv: {
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true },
     },
   }) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, parseJsonBody(text as string, config.maxPayloadDepth));
+      done(null, parseJsonBody(body as Buffer, config.maxPayloadDepth));
     } catch (error) {
       done(error as Error, undefined);
     }
   });
-  app.setErrorHandler(errorHandler(system.logger, config.maxBodyBytes));
+  app.setErrorHandler(onError);
   app.setNotFoundHandler(notFoundHandler);
 
   await app.register(swagger, {

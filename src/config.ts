@@ -291,7 +291,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'metricsPort',
     default: 9090,
     accepts: portAccepts,
-    doc: 'Prometheus exposition port (`/metrics` in the Prometheus text format).',
+    doc: 'Port reserved for the Prometheus exposition; validated and shown in /info, nothing listens on it yet.',
     parse: port,
   }),
   variable({
@@ -299,7 +299,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'natsUrl',
     default: 'nats://localhost:4222',
     accepts: 'a nats:// or tls:// URL',
-    doc: 'NATS server (primary broker).',
+    doc: 'NATS server of the primary broker; validated and shown in /info, no backend uses it yet.',
     parse: url(['nats:', 'tls:']),
   }),
   variable({
@@ -307,7 +307,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'rabbitmqUrl',
     default: 'amqp://guest:guest@localhost:5672/',
     accepts: 'an amqp:// or amqps:// URL',
-    doc: 'RabbitMQ server (fallback broker).',
+    doc: 'RabbitMQ server of the fallback broker (password hidden in /info); no backend uses it yet.',
     parse: url(['amqp:', 'amqps:']),
     secret: true,
   }),
@@ -316,7 +316,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'jaegerEndpoint',
     default: '',
     accepts: 'an http:// or https:// URL, or empty',
-    doc: 'Trace collector (OTLP over HTTP). Empty: trace ids are assigned, nothing is exported.',
+    doc: 'Trace collector (OTLP over HTTP); validated and shown in /info. Spans are not exported yet: trace ids are assigned and returned.',
     parse: url(['http:', 'https:'], true),
   }),
   variable({

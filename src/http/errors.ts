@@ -51,7 +51,8 @@ function validationBody(
     return body('invalid_signal', `${field} is required`, { field });
   }
   if (first.keyword === 'additionalProperties') {
-    const field = join(first.params.additionalProperty);
+    const name = String(first.params.additionalProperty);
+    const field = join(name === '' ? '""' : name);
     const accepted = path === '' && where === 'body' ? `; accepted fields: ${SIGNAL_FIELDS.join(', ')}` : '';
     return body('invalid_signal', `${field} is not a known field${accepted}`, { field });
   }
@@ -76,7 +77,8 @@ const FASTIFY_CODES: Readonly<Record<string, [number, string, string]>> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type', 'Content-Type must be application/json'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid_request', 'Content-Length does not match the body'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid_signal', 'the request body must be a JSON object'],
-  FST_ERR_BAD_URL: [400, 'invalid_request', 'the URL is malformed'],
+  FST_ERR_BAD_URL: [400, 'invalid_request', 'the URL is malformed (bad percent-encoding)'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'uri_too_long', 'a path parameter is longer than 200 characters'],
 };
 
 /**

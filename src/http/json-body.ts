@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { InvalidSignalError } from '../errors.ts';
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor']);
@@ -33,13 +34,16 @@ function check(value: unknown, depth: number, maxDepth: number): Problem | undef
 }
 
 /**
- * Parses a JSON request body and refuses what could harm the service: nesting deeper than
- * `maxDepth` and `__proto__` / `constructor` keys anywhere. An empty body parses to undefined
- * (the route's schema then decides whether a body was required).
+ * Parses a JSON request body and refuses what could harm the service or silently change the
+ * data: bytes that are not UTF-8 (JSON must be; decoding them would replace them unseen), nesting
+ * deeper than `maxDepth`, and `__proto__` / `constructor` keys anywhere. An empty body parses to
+ * undefined (the route's schema then decides whether a body was required).
  * @throws {InvalidSignalError} naming the field at fault.
  */
-export function parseJsonBody(text: string, maxDepth: number): unknown {
-  if (text.length === 0) return undefined;
+export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
+  if (body.length === 0) return undefined;
+  if (!isUtf8(body)) throw new InvalidSignalError('request body is not valid UTF-8', 'body');
+  const text = body.toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);

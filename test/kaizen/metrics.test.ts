@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FakeClock } from '../../src/clock.ts';
+import { Kaizen } from '../../src/kaizen/metrics.ts';
+import { RollingWindow } from '../../src/kaizen/rolling-window.ts';
+
+/** The exact nearest-rank percentile of a sorted list. */
+function exact(sorted: number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+describe('kaizen', () => {
+  test('p50/p95/p99 agree with exact percentiles within HDR precision (0.1 %)', () => {
+    const k = new Kaizen(new FakeClock());
+    const durations: number[] = [];
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const ms = 1 + random() ** 3 * 400; // long-tailed
+      durations.push(Math.round(ms * 1000) / 1000);
+      k.recordFinished(true, ms, ms + 1);
+    }
+    durations.sort((a, b) => a - b);
+    const s = k.snapshot();
+    for (const [p, got] of [
+      [50, s.p50_duration_ms],
+      [95, s.p95_duration_ms],
+      [99, s.p99_duration_ms],
+      [99.9, s.p999_duration_ms],
+    ] as const) {
+      const want = exact(durations, p);
+      assert.ok(Math.abs(got - want) <= want * 0.001 + 0.001, `p${p}: got ${got}, exact ${want}`);
+    }
+    const mean = durations.reduce((a, b) => a + b, 0) / durations.length;
+    assert.ok(Math.abs(s.avg_duration_ms - mean) <= mean * 0.001 + 0.001);
+  });
+
+  test('counts each finished signal once and the error rate in percent', () => {
+    const k = new Kaizen(new FakeClock());
+    for (let i = 0; i < 97; i++) k.recordFinished(true, 10, 12);
+    for (let i = 0; i < 3; i++) k.recordFinished(false, 10, 12);
+    k.countRetry();
+    k.countAccepted();
+    k.countRejected('queue_full');
+    const s = k.snapshot();
+    assert.equal(s.total_processed, 100);
+    assert.equal(s.success_count, 97);
+    assert.equal(s.error_count, 3);
+    assert.equal(s.error_rate, 3);
+    assert.equal(s.retries_total, 1);
+    assert.equal(s.accepted_total, 1);
+    assert.equal(s.rejected_total.queue_full, 1);
+  });
+
+  test('the last-minute window forgets what is older than a minute', () => {
+    const clock = new FakeClock();
+    const k = new Kaizen(clock);
+    for (let i = 0; i < 10; i++) k.recordFinished(false, 600, 600);
+    assert.equal(k.errorRateLastMinute(), 100);
+    assert.ok(k.p99LatencyLastMinute() >= 599);
+    clock.advance(61_000);
+    k.recordFinished(true, 5, 5);
+    assert.equal(k.errorRateLastMinute(), 0);
+    assert.ok(k.p99LatencyLastMinute() < 10);
+    assert.equal(k.snapshot().error_rate, 90.909, 'since-start figures keep everything (10 of 11 failed)');
+  });
+
+  test('an empty system reports zeros, not NaN', () => {
+    const s = new Kaizen(new FakeClock()).snapshot();
+    assert.equal(s.error_rate, 0);
+    assert.equal(s.p99_duration_ms, 0);
+    assert.equal(s.latency.count, 0);
+  });
+});
+
+describe('rolling window', () => {
+  test('sums the buckets inside the window only', () => {
+    const w = new RollingWindow(60, 1000);
+    w.record(true, 0);
+    w.record(false, 500);
+    w.record(true, 30_000);
+    assert.deepEqual(w.totals(30_000), { ok: 2, failed: 1 });
+    assert.deepEqual(w.totals(30_000, 10_000), { ok: 1, failed: 0 });
+    assert.deepEqual(w.totals(60_500), { ok: 1, failed: 0 });
+    assert.deepEqual(w.totals(200_000), { ok: 0, failed: 0 });
+  });
+});

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { describe, mock, test } from 'node:test';
+import { KanbanFullError } from '../../src/errors.ts';
+import { MemoryQueue } from '../../src/kanban/memory.ts';
+import { Ring } from '../../src/kanban/ring.ts';
+import type { Priority, WorkSignal } from '../../src/signal.ts';
+
+let n = 0;
+function signal(priority: Priority = 3, id = `s${++n}`): WorkSignal {
+  return {
+    id,
+    type: 'validate',
+    priority,
+    payload: {},
+    timeoutMs: 1000,
+    acceptedAt: 0,
+    traceId: 'a'.repeat(32),
+    parentSpanId: 'b'.repeat(16),
+    epoch: 0,
+  };
+}
+
+const never = new AbortController().signal;
+
+describe('ring buffer', () => {
+  test('keeps FIFO order across growth and wrap-around', () => {
+    const r = new Ring<number>(2);
+    const out: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      r.push(i);
+      if (i % 3 === 0) out.push(r.shift() as number);
+    }
+    while (r.size > 0) out.push(r.shift() as number);
+    assert.deepEqual(
+      out,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    assert.equal(r.shift(), undefined);
+  });
+});
+
+describe('memory queue', () => {
+  test('refuses a signal past its capacity', async () => {
+    const q = new MemoryQueue({ capacity: 2 });
+    await q.publish(signal());
+    await q.publish(signal());
+    await assert.rejects(q.publish(signal()), KanbanFullError);
+    assert.equal(q.depth(), 2);
+  });
+
+  test('delivers higher priority first, oldest first within a priority', async () => {
+    const q = new MemoryQueue({ capacity: 10 });
+    await q.publish(signal(4, 'low'));
+    await q.publish(signal(3, 'normal-1'));
+    await q.publish(signal(1, 'critical'));
+    await q.publish(signal(3, 'normal-2'));
+    await q.publish(signal(2, 'high'));
+    const got = await q.pull(10, never);
+    assert.deepEqual(
+      got.map((d) => d.signal.id),
+      ['critical', 'high', 'normal-1', 'normal-2', 'low'],
+    );
+    assert.equal(q.depth(), 0);
+  });
+
+  test('a pull takes no more than asked (the free cards)', async () => {
+    const q = new MemoryQueue({ capacity: 10 });
+    for (let i = 0; i < 5; i++) await q.publish(signal());
+    assert.equal((await q.pull(2, never)).length, 2);
+    assert.equal(q.depth(), 3);
+  });
+
+  test('a waiting pull is handed the next signal', async () => {
+    const q = new MemoryQueue({ capacity: 10 });
+    const pending = q.pull(5, never);
+    await q.publish(signal(3, 'x'));
+    const got = await pending;
+    assert.deepEqual(
+      got.map((d) => [d.signal.id, d.attempt]),
+      [['x', 1]],
+    );
+  });
+
+  test('an aborted pull resolves empty and is skipped afterwards', async () => {
+    const q = new MemoryQueue({ capacity: 10 });
+    const controller = new AbortController();
+    const pending = q.pull(5, controller.signal);
+    controller.abort();
+    assert.deepEqual(await pending, []);
+    await q.publish(signal(3, 'y'));
+    assert.equal(q.depth(), 1, 'the signal waits for a live puller');
+  });
+
+  test('close resolves waiting pulls empty', async () => {
+    const q = new MemoryQueue({ capacity: 10 });
+    const pending = q.pull(1, never);
+    await q.close();
+    assert.deepEqual(await pending, []);
+    assert.equal(q.health().healthy, false);
+  });
+
+  test('nak redelivers after the delay as the next attempt, even past capacity', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const q = new MemoryQueue({ capacity: 1 });
+    await q.publish(signal(3, 'r'));
+    const [d] = await q.pull(1, never);
+    assert.ok(d);
+    await q.publish(signal(3, 'other'));
+    await q.nak(d, 500);
+    assert.equal(q.depth(), 2, 'the retry is waiting and counted');
+    await assert.rejects(q.publish(signal()), KanbanFullError);
+    await q.pull(1, never); // takes 'other'
+    t.mock.timers.tick(499);
+    assert.equal(q.depth(), 1);
+    const pending = q.pull(1, never);
+    t.mock.timers.tick(1);
+    const [again] = await pending;
+    assert.equal(again?.signal.id, 'r');
+    assert.equal(again?.attempt, 2);
+    mock.timers.reset();
+  });
+
+  test('dead letters are counted, bounded and removable', async () => {
+    const q = new MemoryQueue({ capacity: 10, deadLetterCapacity: 2 });
+    for (const id of ['a', 'b', 'c']) {
+      await q.publish(signal(3, id));
+      const [d] = await q.pull(1, never);
+      assert.ok(d);
+      await q.deadLetter(d, 'boom');
+    }
+    assert.equal(q.dlqDepth(), 2);
+    assert.equal(await q.removeDeadLetter('a'), false, 'the oldest was forgotten');
+    assert.equal(await q.removeDeadLetter('c'), true);
+    assert.equal(q.dlqDepth(), 1);
+  });
+});

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { newSpanId, newTraceId } from '../../src/tracing/ids.ts';
+import { formatTraceparent, parseTraceparent, startTrace } from '../../src/tracing/trace-context.ts';
+
+describe('trace context', () => {
+  test('ids are W3C shaped and distinct', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 2_000; i++) {
+      const t = newTraceId();
+      assert.match(t, /^[0-9a-f]{32}$/);
+      assert.notEqual(t, '0'.repeat(32));
+      ids.add(t);
+      assert.match(newSpanId(), /^[0-9a-f]{16}$/);
+    }
+    assert.equal(ids.size, 2_000);
+  });
+
+  test('a valid traceparent is continued', () => {
+    const header = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const ctx = parseTraceparent(header);
+    assert.equal(ctx?.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.equal(ctx?.parentSpanId, '00f067aa0ba902b7');
+    assert.equal(ctx?.sampled, true);
+    assert.notEqual(ctx?.spanId, '00f067aa0ba902b7');
+    assert.equal(startTrace(header).traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  });
+
+  test('malformed headers start a new trace', () => {
+    for (const bad of [
+      '',
+      'garbage',
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+      'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra',
+    ]) {
+      assert.equal(parseTraceparent(bad), undefined, bad);
+      assert.match(startTrace(bad).traceId, /^[0-9a-f]{32}$/);
+    }
+  });
+
+  test('a later version with extra fields is accepted', () => {
+    const ctx = parseTraceparent('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-future');
+    assert.equal(ctx?.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.equal(ctx?.sampled, false);
+  });
+
+  test('formats a traceparent naming this span as the parent', () => {
+    const ctx = startTrace(undefined);
+    assert.equal(formatTraceparent(ctx), `00-${ctx.traceId}-${ctx.spanId}-01`);
+  });
+});

@@ -118,6 +118,21 @@ export class HandlerTimeoutError extends TpsError {
   }
 }
 
+/**
+ * Builds an error without capturing a stack trace. For refusals that are part of normal operation
+ * under load (queue full, circuit open): their stack says nothing and capturing it is most of
+ * their cost.
+ */
+export function withoutStack<T extends Error>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function isTpsError(value: unknown): value is TpsError {
   return value instanceof TpsError;
 }

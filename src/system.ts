@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Andon, type AndonBoard, type AndonReadings } from './andon/board.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -6,15 +5,18 @@ import { resolveConfig, type TpsConfig } from './config.ts';
 import {
   CircuitOpenError,
   InvalidSignalError,
+  KanbanFullError,
   NotAcceptingError,
   PermanentError,
   SignalConflictError,
   SignalNotFoundError,
   UnknownSignalTypeError,
+  withoutStack,
 } from './errors.ts';
 import { HandlerRegistry, type SignalHandler } from './handlers/registry.ts';
-import { type RunOutcome, runHandler } from './handlers/run.ts';
+import { type Attempt, abortAll, type RunOutcome, runHandler } from './handlers/run.ts';
 import { type HeijunkaSnapshot, WorkerPool } from './heijunka/worker-pool.ts';
+import { newSignalId } from './ids.ts';
 import type { CircuitState } from './jidoka/circuit-breaker.ts';
 import { Jidoka } from './jidoka/jidoka.ts';
 import { Kaizen, type KaizenSnapshot } from './kaizen/metrics.ts';
@@ -107,7 +109,7 @@ export class TpsSystem {
   readonly supervisor: Supervisor;
   readonly #clock: Clock;
   readonly #random: () => number;
-  readonly #running = new Set<AbortController>();
+  readonly #running = new Set<Attempt>();
   readonly #waiters = new Map<string, ((record: SignalRecord) => void)[]>();
   readonly #andonEveryMs: number;
   readonly #startedAt: number;
@@ -149,7 +151,8 @@ export class TpsSystem {
       this.#evaluateAndonSoon();
     });
     this.andon.onChange((c) => {
-      const line = { principle: c.principle, level: c.level, previous: c.previous, reason: c.reason };
+      // Not `level`: that key is the log line's own severity.
+      const line = { principle: c.principle, andon_level: c.level, previous: c.previous, reason: c.reason };
       if (c.level === 'GREEN') this.logger.info(line, 'andon level changed');
       else this.logger.warn(line, 'andon level changed');
     });
@@ -232,7 +235,7 @@ export class TpsSystem {
       );
     }
     const trace = startTrace(request.traceparent);
-    const id = randomUUID();
+    const id = newSignalId();
     const key = request.idempotencyKey;
 
     if (key !== undefined) {
@@ -254,7 +257,15 @@ export class TpsSystem {
     if (retryAfterMs > 0) {
       if (key !== undefined) await this.store.releaseIdempotencyKey(key);
       this.kaizen.countRejected('circuit_open');
-      throw new CircuitOpenError(type, this.jidoka.breaker(type).state, retryAfterMs);
+      const state = this.jidoka.breaker(type).state;
+      throw withoutStack(() => new CircuitOpenError(type, state, retryAfterMs));
+    }
+    // Refuse early when the buffer is visibly full, before any record is made; publish still
+    // has the last word (a broker can fill up in between).
+    if (this.queue.depth() >= this.queue.capacity) {
+      if (key !== undefined) await this.store.releaseIdempotencyKey(key);
+      this.kaizen.countRejected('queue_full');
+      throw withoutStack(() => new KanbanFullError(this.queue.capacity, 1000));
     }
 
     const signal: WorkSignal = {
@@ -430,7 +441,7 @@ export class TpsSystem {
     await this.pool.stopPulling();
     await this.#until(() => this.pool.inFlight() === 0, deadline);
     const remaining = this.pool.inFlight() + (this.queue.backend === 'memory' ? this.queue.depth() : 0);
-    for (const controller of this.#running) controller.abort(new Error('system stopping'));
+    abortAll(this.#running, new Error('system stopping'));
     if (this.#andonTimer !== undefined) clearInterval(this.#andonTimer);
     await this.queue.close();
     await this.supervisor.stop();

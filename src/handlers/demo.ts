@@ -1,11 +1,34 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PermanentError } from '../errors.ts';
 import type { HandlerResult, WorkSignal } from '../signal.ts';
-import type { HandlerContext, SignalHandler } from './registry.ts';
+import type { SignalHandler } from './registry.ts';
 
-/** Simulated work: the demo handlers stand for calls to other services, so they wait, not spin. */
-function work(ms: number, ctx: HandlerContext): Promise<void> {
-  return sleep(ms, undefined, { signal: ctx.abortSignal });
+/**
+ * Simulated work: the demo handlers stand for calls to other services, so they wait, not spin.
+ * A plain timer, not an abortable one: the work is short, and past `timeout_ms` the runner has
+ * already failed the attempt and ignores what comes after. (A handler calling a real service
+ * passes `ctx.abortSignal` to it, as the README shows.)
+ */
+function work(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A wait that ends early, rejecting, when the attempt is aborted (for long injected delays). */
+function abortableWait(ms: number, abort: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (abort.aborted) {
+      reject(abort.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abort.reason);
+    };
+    const timer = setTimeout(() => {
+      abort.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    abort.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function fieldCount(payload: Readonly<Record<string, unknown>>): number {
@@ -15,8 +38,8 @@ function fieldCount(payload: Readonly<Record<string, unknown>>): number {
 }
 
 /** `validate`: checks the payload's shape (~10 ms). */
-export async function validate(signal: WorkSignal, ctx: HandlerContext): Promise<HandlerResult> {
-  await work(10, ctx);
+export async function validate(signal: WorkSignal): Promise<HandlerResult> {
+  await work(10);
   const data = signal.payload.data;
   if (data !== undefined && (typeof data !== 'object' || data === null)) {
     throw new PermanentError('Validation failed: payload.data must be an object or an array');
@@ -25,14 +48,14 @@ export async function validate(signal: WorkSignal, ctx: HandlerContext): Promise
 }
 
 /** `execute`: carries out the task (~50 ms). */
-export async function execute(signal: WorkSignal, ctx: HandlerContext): Promise<HandlerResult> {
-  await work(50, ctx);
+export async function execute(signal: WorkSignal): Promise<HandlerResult> {
+  await work(50);
   return { message: 'Execution completed', data: { task: signal.payload.task ?? null } };
 }
 
 /** `report`: summarises the payload (~5 ms). */
-export async function report(signal: WorkSignal, ctx: HandlerContext): Promise<HandlerResult> {
-  await work(5, ctx);
+export async function report(signal: WorkSignal): Promise<HandlerResult> {
+  await work(5);
   return { message: 'Report generated', data: { fields: fieldCount(signal.payload) } };
 }
 
@@ -61,7 +84,7 @@ export function chaos(random: () => number = Math.random): SignalHandler {
     const p = signal.payload;
     const failureRate = fraction(p.failure_rate, 'failure_rate');
     const latencyMs = milliseconds(p.latency_ms, 'latency_ms');
-    if (latencyMs > 0) await work(latencyMs, ctx);
+    if (latencyMs > 0) await abortableWait(latencyMs, ctx.abortSignal);
     if (failureRate > 0 && random() < failureRate) {
       const message = `chaos: injected failure on attempt ${ctx.attempt}`;
       throw p.permanent === true ? new PermanentError(message) : new Error(message);

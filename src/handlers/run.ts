@@ -10,57 +10,112 @@ export interface RunOutcome {
 }
 
 /**
- * Runs `handler` under the signal's deadline. The handler's abort signal fires at the deadline;
- * the outcome is then a timeout failure even if the handler ignores it. While it runs, its
- * controller is in `running`, so whoever owns that set can abort every running handler.
+ * One attempt of one handler: its context, its deadline and how it ends. A single object per
+ * attempt (no closures), and the AbortController is only made if the handler asks for
+ * `abortSignal`: many handlers never do, and each live object costs the garbage collector while
+ * the handler waits.
+ */
+class Attempt implements HandlerContext {
+  readonly attempt: number;
+  readonly workerId: string;
+  readonly traceId: string;
+  readonly #signal: WorkSignal;
+  readonly #running: Set<Attempt>;
+  readonly #timer: NodeJS.Timeout;
+  #controller: AbortController | undefined;
+  #resolve: ((outcome: RunOutcome) => void) | undefined;
+
+  constructor(
+    signal: WorkSignal,
+    attempt: number,
+    workerId: string,
+    running: Set<Attempt>,
+    resolve: (outcome: RunOutcome) => void,
+  ) {
+    this.attempt = attempt;
+    this.workerId = workerId;
+    this.traceId = signal.traceId;
+    this.#signal = signal;
+    this.#running = running;
+    this.#resolve = resolve;
+    this.#timer = setTimeout(Attempt.#onDeadline, signal.timeoutMs, this);
+    running.add(this);
+  }
+
+  get abortSignal(): AbortSignal {
+    this.#controller ??= new AbortController();
+    return this.#controller.signal;
+  }
+
+  /** Aborts the handler (if it listens) and ends the attempt as failed with `reason`. */
+  abort(reason: unknown): void {
+    this.#controller?.abort(reason);
+    this.fail(reason);
+  }
+
+  succeed(value: HandlerResult | string | undefined): void {
+    if (typeof value === 'string') this.#finish(true, value, undefined, undefined);
+    else if (value === undefined || value === null) this.#finish(true, undefined, undefined, undefined);
+    else this.#finish(true, value.message, value.data, undefined);
+  }
+
+  fail(error: unknown): void {
+    this.#finish(false, undefined, undefined, error);
+  }
+
+  #finish(ok: boolean, message: string | undefined, data: unknown, error: unknown): void {
+    const resolve = this.#resolve;
+    if (resolve === undefined) return; // already ended: a late result after the deadline is ignored
+    this.#resolve = undefined;
+    clearTimeout(this.#timer);
+    this.#running.delete(this);
+    resolve({ ok, message, data, error });
+  }
+
+  static #onDeadline(attempt: Attempt): void {
+    attempt.abort(new HandlerTimeoutError(attempt.#signal.timeoutMs));
+  }
+}
+
+export type { Attempt };
+
+/** Aborts every attempt in `running` (used when the system stops with handlers still busy). */
+export function abortAll(running: Set<Attempt>, reason: unknown): void {
+  for (const attempt of running) attempt.abort(reason);
+}
+
+/**
+ * Runs `handler` under the signal's deadline. At the deadline the handler's abort signal fires
+ * and the outcome is a timeout failure, even if the handler ignores the signal. While it runs the
+ * attempt is in `running`, so its owner can abort every running handler.
  */
 export function runHandler(
   handler: SignalHandler,
   signal: WorkSignal,
   attempt: number,
   workerId: string,
-  running: Set<AbortController>,
+  running: Set<Attempt>,
 ): Promise<RunOutcome> {
-  const controller = new AbortController();
-  running.add(controller);
-  const ctx: HandlerContext = {
-    abortSignal: controller.signal,
-    attempt,
-    workerId,
-    traceId: signal.traceId,
-  };
   return new Promise<RunOutcome>((resolve) => {
-    let settled = false;
-    const finish = (outcome: RunOutcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      running.delete(controller);
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => {
-      const error = new HandlerTimeoutError(signal.timeoutMs);
-      controller.abort(error);
-      finish({ ok: false, message: undefined, data: undefined, error });
-    }, signal.timeoutMs);
+    const run = new Attempt(signal, attempt, workerId, running, resolve);
     let pending: ReturnType<SignalHandler>;
     try {
-      pending = handler(signal, ctx);
+      pending = handler(signal, run);
     } catch (error) {
-      finish({ ok: false, message: undefined, data: undefined, error });
+      run.fail(error);
       return;
     }
-    Promise.resolve(pending).then(
-      (value) => finish(toOutcome(value)),
-      (error: unknown) => finish({ ok: false, message: undefined, data: undefined, error }),
-    );
+    if (
+      pending !== null &&
+      typeof pending === 'object' &&
+      typeof (pending as Promise<unknown>).then === 'function'
+    ) {
+      (pending as Promise<HandlerResult | string | undefined>).then(
+        (value) => run.succeed(value),
+        (error: unknown) => run.fail(error),
+      );
+    } else {
+      run.succeed(pending as HandlerResult | string | undefined);
+    }
   });
-}
-
-function toOutcome(value: HandlerResult | string | undefined): RunOutcome {
-  if (typeof value === 'string') return { ok: true, message: value, data: undefined, error: undefined };
-  if (value === undefined || value === null) {
-    return { ok: true, message: undefined, data: undefined, error: undefined };
-  }
-  return { ok: true, message: value.message, data: value.data, error: undefined };
 }

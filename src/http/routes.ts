@@ -4,7 +4,6 @@ import { publicConfig } from '../config.ts';
 import { InvalidSignalError } from '../errors.ts';
 import type { SignalRecord } from '../signal.ts';
 import type { TpsSystem } from '../system.ts';
-import { formatTraceparent } from '../tracing/trace-context.ts';
 import { homePage } from './page.ts';
 import {
   Accepted,
@@ -102,6 +101,8 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const config = system.config;
   const maxWaitMs = config.maxWaitSecs * 1000;
+  // No hook array at all when there are no guards: Fastify runs even an empty one per request.
+  const guards = options.writeGuards.length > 0 ? { preHandler: options.writeGuards } : {};
   const page = () =>
     homePage({
       name: 'TPS Reference System',
@@ -112,7 +113,7 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
   app.post(
     '/signal',
     {
-      preHandler: options.writeGuards,
+      ...guards,
       schema: {
         summary: 'Submit a work signal',
         body: signalBodySchema(config.maxTimeoutMs, config.defaultTimeoutMs),
@@ -130,9 +131,9 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
         idempotencyKey: idempotencyKey(request),
       });
       let record = result.record;
-      reply.header('location', statusUrl(record.id));
+      const url = statusUrl(record.id);
+      reply.header('location', url);
       if (result.replayed) reply.header('idempotent-replayed', 'true');
-      else reply.header('traceparent', formatTraceparent(result.trace));
       const wait = preferWait(request.headers.prefer);
       if (wait !== undefined) {
         record = (await system.waitFor(record.id, Math.min(wait * 1000, maxWaitMs))) ?? record;
@@ -147,7 +148,7 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
         trace_id: record.traceId,
         // A new signal is reported as accepted; a replay reports where the original is now.
         status: result.replayed ? record.state : 'queued',
-        status_url: statusUrl(record.id),
+        status_url: url,
       });
     },
   );
@@ -167,7 +168,7 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
   app.post(
     '/signal/:id/retry',
     {
-      preHandler: options.writeGuards,
+      ...guards,
       schema: {
         summary: 'Enqueue a failed or dead-lettered signal again',
         params: SignalIdParams,
@@ -228,7 +229,12 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
         environment: config.appEnvironment,
         node_version: process.version,
         signal_types: [...system.registry.types()],
-        memory: { rss_bytes: memory.rss, heap_used_bytes: memory.heapUsed },
+        memory: {
+          rss_bytes: memory.rss,
+          heap_used_bytes: memory.heapUsed,
+          heap_total_bytes: memory.heapTotal,
+          external_bytes: memory.external,
+        },
         config: publicConfig(config),
       };
     },

@@ -221,7 +221,12 @@ export const Info = Type.Object({
   environment: Type.String(),
   node_version: Type.String(),
   signal_types: Type.Array(Type.String()),
-  memory: Type.Object({ rss_bytes: Type.Integer(), heap_used_bytes: Type.Integer() }),
+  memory: Type.Object({
+    rss_bytes: Type.Integer(),
+    heap_used_bytes: Type.Integer(),
+    heap_total_bytes: Type.Integer(),
+    external_bytes: Type.Integer(),
+  }),
   config: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
 });
 

@@ -1,20 +1,8 @@
-import * as hdr from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
 import type { Clock } from '../clock.ts';
+import { MAX_US, newHistogram } from './histogram.ts';
 import { RecentHistogram } from './recent-histogram.ts';
 import { RollingWindow } from './rolling-window.ts';
-
-/** Microseconds, up to one hour, to three significant digits (±0.1 %). */
-function newHistogram(): hdr.Histogram {
-  return hdr.build({
-    bitBucketSize: 32,
-    autoResize: false,
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3_600_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-}
-
-const MAX_US = 3_600_000_000;
 
 function toUs(ms: number): number {
   const us = Math.round(ms * 1000);
@@ -35,7 +23,7 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-function percentiles(h: hdr.Histogram): Percentiles {
+function percentiles(h: Histogram): Percentiles {
   const count = h.totalCount;
   if (count === 0) return { count, avg_ms: 0, p50_ms: 0, p95_ms: 0, p99_ms: 0, p999_ms: 0, max_ms: 0 };
   const ms = (us: number) => round3(us / 1000);

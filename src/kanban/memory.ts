@@ -1,4 +1,4 @@
-import { KanbanFullError } from '../errors.ts';
+import { KanbanFullError, withoutStack } from '../errors.ts';
 import type { WorkSignal } from '../signal.ts';
 import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
 import { Ring } from './ring.ts';
@@ -59,7 +59,7 @@ export class MemoryQueue implements KanbanQueue {
   }
 
   async publish(signal: WorkSignal): Promise<void> {
-    if (this.depth() >= this.capacity) throw new KanbanFullError(this.capacity, 1000);
+    if (this.depth() >= this.capacity) throw withoutStack(() => new KanbanFullError(this.capacity, 1000));
     this.#enqueue({ signal, attempt: 1 });
   }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import { Ring } from '../kanban/ring.ts';
 import { isTerminal, type SignalRecord } from '../signal.ts';
 import type { StatusStore } from './store.ts';
 
@@ -13,12 +14,17 @@ export interface MemoryStatusStoreOptions {
 
 /**
  * Status kept in this process. Records are mutated in place by the pipeline, so `update` costs
- * nothing here. The map's insertion order is acceptance order, which lets eviction and expiry
- * walk from the oldest end and stop early; records still in the pipeline are skipped (there are
- * at most buffer + in-flight of them), so memory stays bounded whatever the volume.
+ * nothing here. Besides the lookup map, a FIFO holds every record oldest first: eviction and
+ * expiry pop from it in O(1) (walking a Map from its oldest end would step over every deleted
+ * entry it still holds). A record still in the pipeline is put back at the end instead of being
+ * forgotten; there are at most buffer + in-flight of them, so memory stays bounded whatever the
+ * volume.
  */
 export class MemoryStatusStore implements StatusStore {
   readonly #records = new Map<string, SignalRecord>();
+  readonly #order = new Ring<SignalRecord>(1024);
+  /** Entries of `#order` whose record was deleted; compacted away once they are half of it. */
+  #dead = 0;
   readonly #idempotency = new Map<string, string>();
   readonly #options: MemoryStatusStoreOptions;
   readonly #clock: Clock;
@@ -34,6 +40,7 @@ export class MemoryStatusStore implements StatusStore {
 
   async create(record: SignalRecord): Promise<void> {
     this.#records.set(record.id, record);
+    this.#order.push(record);
     if (this.#records.size > this.#options.maxEntries) this.#evictOne();
   }
 
@@ -45,7 +52,10 @@ export class MemoryStatusStore implements StatusStore {
 
   async delete(id: string): Promise<void> {
     const record = this.#records.get(id);
-    if (record !== undefined) this.#forget(record);
+    if (record === undefined) return;
+    this.#forget(record);
+    this.#dead++;
+    if (this.#dead > 1024 && this.#dead * 2 > this.#order.size) this.#compact();
   }
 
   async claimIdempotencyKey(key: string, id: string): Promise<string | undefined> {
@@ -66,10 +76,15 @@ export class MemoryStatusStore implements StatusStore {
   /** Forgets finished records older than the TTL. Runs on a timer; callable by tests. */
   sweep(): void {
     const cutoff = this.#clock.wallNow() - this.#options.ttlMs;
-    for (const record of this.#records.values()) {
-      // Accepted after the cutoff: so is every later record, none of which can have expired.
+    // Each record is looked at most once per sweep, so records put back cannot loop forever.
+    for (let n = this.#order.size; n > 0; n--) {
+      const record = this.#order.peek() as SignalRecord;
+      // Accepted after the cutoff: so is nearly every later record; the rest wait for a later sweep.
       if (record.acceptedAt > cutoff) break;
+      this.#order.shift();
+      if (this.#isDead(record)) continue;
       if (isTerminal(record.state) && (record.finishedAt ?? 0) <= cutoff) this.#forget(record);
+      else this.#order.push(record);
     }
   }
 
@@ -78,12 +93,30 @@ export class MemoryStatusStore implements StatusStore {
   }
 
   #evictOne(): void {
-    for (const record of this.#records.values()) {
+    for (let n = this.#order.size; n > 0; n--) {
+      const record = this.#order.shift() as SignalRecord;
+      if (this.#isDead(record)) continue;
       if (isTerminal(record.state)) {
         this.#forget(record);
         return;
       }
+      this.#order.push(record);
     }
+  }
+
+  /** True (and counted off) when `record`, just taken from `#order`, was deleted. */
+  #isDead(record: SignalRecord): boolean {
+    if (this.#records.get(record.id) === record) return false;
+    this.#dead--;
+    return true;
+  }
+
+  #compact(): void {
+    for (let n = this.#order.size; n > 0; n--) {
+      const record = this.#order.shift() as SignalRecord;
+      if (this.#records.get(record.id) === record) this.#order.push(record);
+    }
+    this.#dead = 0;
   }
 
   #forget(record: SignalRecord): void {

@@ -1,4 +1,4 @@
-import { newSpanId, newTraceId } from './ids.ts';
+import { newSpanId, newTraceId } from '../ids.ts';
 
 /** The W3C trace context of one unit of work. */
 export interface TraceContext {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { newSpanId, newTraceId } from '../../src/tracing/ids.ts';
+import { newSignalId, newSpanId, newTraceId } from '../../src/ids.ts';
 import { formatTraceparent, parseTraceparent, startTrace } from '../../src/tracing/trace-context.ts';
 
 describe('trace context', () => {
@@ -14,6 +14,16 @@ describe('trace context', () => {
       assert.match(newSpanId(), /^[0-9a-f]{16}$/);
     }
     assert.equal(ids.size, 2_000);
+  });
+
+  test('signal ids are RFC 9562 version 4 UUIDs and distinct', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 5_000; i++) {
+      const id = newSignalId();
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.add(id);
+    }
+    assert.equal(ids.size, 5_000);
   });
 
   test('a valid traceparent is continued', () => {

@@ -253,19 +253,19 @@ export class TpsSystem {
       }
     }
 
+    // Refuse early when the buffer is visibly full, before Jidoka hands out a probe and before any
+    // record is made; publish still has the last word (a broker can fill up in between).
+    if (this.queue.depth() >= this.queue.capacity) {
+      if (key !== undefined) await this.store.releaseIdempotencyKey(key);
+      this.kaizen.countRejected('queue_full');
+      throw withoutStack(() => new KanbanFullError(this.queue.capacity, 1000));
+    }
     const retryAfterMs = this.jidoka.admit(type);
     if (retryAfterMs > 0) {
       if (key !== undefined) await this.store.releaseIdempotencyKey(key);
       this.kaizen.countRejected('circuit_open');
       const state = this.jidoka.breaker(type).state;
       throw withoutStack(() => new CircuitOpenError(type, state, retryAfterMs));
-    }
-    // Refuse early when the buffer is visibly full, before any record is made; publish still
-    // has the last word (a broker can fill up in between).
-    if (this.queue.depth() >= this.queue.capacity) {
-      if (key !== undefined) await this.store.releaseIdempotencyKey(key);
-      this.kaizen.countRejected('queue_full');
-      throw withoutStack(() => new KanbanFullError(this.queue.capacity, 1000));
     }
 
     const signal: WorkSignal = {
@@ -285,6 +285,7 @@ export class TpsSystem {
     try {
       await this.queue.publish(signal);
     } catch (error) {
+      this.jidoka.breaker(type).releaseProbe();
       await this.store.delete(id);
       if (key !== undefined) await this.store.releaseIdempotencyKey(key);
       this.kaizen.countRejected('queue_full');

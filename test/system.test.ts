@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { FakeClock } from '../src/clock.ts';
 import {
   CircuitOpenError,
   KanbanFullError,
@@ -233,6 +234,44 @@ describe('signal pipeline', () => {
     assert.equal(system.metrics().rejected_total.circuit_open, 1);
     system.evaluateAndon();
     assert.equal(system.andonBoard().principles.jidoka.level, 'RED');
+  });
+
+  test('a signal refused for a full buffer does not use up the half-open probe', async (t) => {
+    const clock = new FakeClock();
+    const gate = deferred();
+    const system = await startSystem(
+      t,
+      {
+        cbThreshold: 1,
+        cbTimeoutSecs: 30,
+        maxAttempts: 1,
+        kanbanBuffer: 1,
+        numWorkers: 1,
+        heijunkaPool: 1,
+        workerCards: 1,
+      },
+      {
+        clock,
+        handlers: {
+          held: () => gate.promise.then(() => 'ok'),
+          bad: () => {
+            throw new Error('bad');
+          },
+        },
+      },
+    );
+    const first = await system.submit({ type: 'bad' });
+    await system.waitFor(first.record.id, 5_000);
+    clock.advance(30_000);
+    assert.equal(system.jidoka.breaker('bad').state, 'HalfOpen');
+    await system.submit({ type: 'held' });
+    await waitUntil(() => system.pool.inFlight() === 1, 'the worker to hold one');
+    await system.submit({ type: 'held' });
+    await assert.rejects(system.submit({ type: 'bad' }), KanbanFullError);
+    gate.resolve();
+    await waitUntil(() => system.queue.depth() === 0 && system.pool.inFlight() === 0, 'room again');
+    const probe = await system.submit({ type: 'bad' });
+    assert.equal(probe.record.state === 'queued' || probe.record.state === 'processing', true);
   });
 
   test('a full buffer refuses the signal and leaves no trace of it', async (t) => {

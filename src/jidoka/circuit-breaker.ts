@@ -99,6 +99,14 @@ export class CircuitBreaker {
     return Math.max(1, this.#options.probeTimeoutMs - (now - this.#lastProbeAt));
   }
 
+  /**
+   * Gives back a half-open probe slot taken by `admit` for a call that then never ran (it was
+   * refused further down the line), so the circuit does not wait out the probe timeout.
+   */
+  releaseProbe(): void {
+    if (this.#state === 'HalfOpen' && this.#probesInFlight > 0) this.#probesInFlight--;
+  }
+
   recordSuccess(): void {
     this.#consecutiveFailures = 0;
     if (this.state === 'HalfOpen') {

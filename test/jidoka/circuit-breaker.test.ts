@@ -85,6 +85,16 @@ describe('circuit breaker', () => {
     assert.equal(b.admit(), 0);
   });
 
+  test('a probe slot given back lets the next call probe at once', () => {
+    const { b, clock } = breaker(1, 1_000);
+    b.recordFailure();
+    clock.advance(1_000);
+    assert.equal(b.admit(), 0);
+    assert.ok(b.admit() > 0);
+    b.releaseProbe();
+    assert.equal(b.admit(), 0);
+  });
+
   test('transitions carry the reason and counts', () => {
     const { b, transitions } = breaker(2);
     b.recordFailure();

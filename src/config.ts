@@ -1,8 +1,11 @@
 import { accessSync, constants } from 'node:fs';
 import { ConfigError } from './errors.ts';
 
-export const KANBAN_BACKENDS = ['memory'] as const;
+export const KANBAN_BACKENDS = ['memory', 'nats'] as const;
 export type KanbanBackend = (typeof KANBAN_BACKENDS)[number];
+
+export const STATUS_BACKENDS = ['auto', 'memory', 'nats'] as const;
+export type StatusBackend = (typeof STATUS_BACKENDS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -20,6 +23,12 @@ export interface TpsConfig {
   readonly heijunkaPool: number;
   readonly kanbanBackend: KanbanBackend;
   readonly kanbanBuffer: number;
+  readonly statusBackend: StatusBackend;
+  readonly brokerNamespace: string;
+  readonly natsAckWaitSecs: number;
+  readonly natsMaxAckPending: number;
+  readonly publishTimeoutMs: number;
+  readonly dlqMaxAgeSecs: number;
   readonly cbThreshold: number;
   readonly cbTimeoutSecs: number;
   readonly andonHistory: number;
@@ -147,7 +156,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'kanbanBackend',
     default: 'memory',
     accepts: `one of: ${KANBAN_BACKENDS.join(', ')}`,
-    doc: 'Where the Kanban queue lives. `memory`: embedded, in-process, not durable across a crash.',
+    doc: 'Where the Kanban queue lives. `memory`: embedded, in-process, not durable across a crash; `nats`: a NATS JetStream stream on disk (NATS_URL), shared by every instance.',
     parse: oneOf(KANBAN_BACKENDS),
   }),
   variable({
@@ -157,6 +166,54 @@ export const VARIABLES: readonly Variable[] = [
     accepts: 'an integer from 1 to 10000000',
     doc: 'Queue capacity: signals waiting (including retries waiting for their backoff). Past it, POST /signal answers 429.',
     parse: int(1, 10_000_000),
+  }),
+  variable({
+    env: 'TPS_STATUS_BACKEND',
+    key: 'statusBackend',
+    default: 'auto',
+    accepts: `one of: ${STATUS_BACKENDS.join(', ')}`,
+    doc: 'Where signal status lives. `auto`: NATS KV when the Kanban uses NATS (any instance answers), else memory.',
+    parse: oneOf(STATUS_BACKENDS),
+  }),
+  variable({
+    env: 'TPS_BROKER_NAMESPACE',
+    key: 'brokerNamespace',
+    default: 'tps',
+    accepts: 'a name of 1–32 characters: lowercase letters, digits, _ and -, starting with a letter',
+    doc: 'Prefix of every broker stream, subject, consumer, queue and bucket, so deployments sharing a broker never mix.',
+    parse: (raw: string) => (/^[a-z][a-z0-9_-]{0,31}$/.test(raw) ? raw : undefined),
+  }),
+  variable({
+    env: 'TPS_NATS_ACK_WAIT_SECS',
+    key: 'natsAckWaitSecs',
+    default: 30,
+    accepts: 'an integer number of seconds from 1 to 3600',
+    doc: 'How long NATS waits for a delivery to be settled before redelivering it (busy handlers extend it; a crashed instance’s signals come back after it).',
+    parse: int(1, 3600),
+  }),
+  variable({
+    env: 'TPS_NATS_MAX_ACK_PENDING',
+    key: 'natsMaxAckPending',
+    default: 0,
+    accepts: 'an integer from 0 (automatic) to 1000000',
+    doc: 'NATS consumer limit on unacknowledged deliveries over all instances; at it delivery stalls. 0: ten times this instance’s cards.',
+    parse: int(0, 1_000_000),
+  }),
+  variable({
+    env: 'TPS_PUBLISH_TIMEOUT_MS',
+    key: 'publishTimeoutMs',
+    default: 1000,
+    accepts: 'an integer number of milliseconds from 50 to 60000',
+    doc: 'How long a broker has to confirm a published signal before the publish counts as failed.',
+    parse: int(50, 60_000),
+  }),
+  variable({
+    env: 'TPS_DLQ_MAX_AGE_SECS',
+    key: 'dlqMaxAgeSecs',
+    default: 604_800,
+    accepts: 'an integer number of seconds from 60 to 31536000',
+    doc: 'How long a broker keeps dead-lettered signals.',
+    parse: int(60, 31_536_000),
   }),
   variable({
     env: 'TPS_CB_THRESHOLD',
@@ -299,7 +356,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'natsUrl',
     default: 'nats://localhost:4222',
     accepts: 'a nats:// or tls:// URL',
-    doc: 'NATS server of the primary broker; validated and shown in /info, no backend uses it yet.',
+    doc: 'NATS server (with JetStream) for the `nats` backend.',
     parse: url(['nats:', 'tls:']),
   }),
   variable({

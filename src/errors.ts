@@ -77,6 +77,16 @@ export class KanbanFullError extends TpsError {
   }
 }
 
+/** The Kanban's broker cannot take the signal right now (disconnected, timed out). */
+export class QueueUnavailableError extends TpsError {
+  readonly retryAfterMs: number;
+
+  constructor(message: string, retryAfterMs = 2000, options?: ErrorOptions) {
+    super('queue_unavailable', message, options);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 /** The system is stopping (or not started) and takes no new work. */
 export class NotAcceptingError extends TpsError {
   constructor(reason: string) {

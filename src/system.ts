@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Andon, type AndonBoard, type AndonReadings } from './andon/board.ts';
+import { type Backends, createBackends } from './backends.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { resolveConfig, type TpsConfig } from './config.ts';
 import {
@@ -20,11 +21,9 @@ import { newSignalId } from './ids.ts';
 import type { CircuitState } from './jidoka/circuit-breaker.ts';
 import { Jidoka } from './jidoka/jidoka.ts';
 import { Kaizen, type KaizenSnapshot } from './kaizen/metrics.ts';
-import { MemoryQueue } from './kanban/memory.ts';
 import type { Delivery, KanbanQueue } from './kanban/queue.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { isTerminal, newRecord, type Priority, type SignalRecord, type WorkSignal } from './signal.ts';
-import { MemoryStatusStore } from './status/memory.ts';
 import type { StatusStore } from './status/store.ts';
 import { type ComponentHealth, Supervisor } from './supervision.ts';
 import { startTrace, type TraceContext } from './tracing/trace-context.ts';
@@ -109,6 +108,7 @@ export class TpsSystem {
   readonly supervisor: Supervisor;
   readonly #clock: Clock;
   readonly #random: () => number;
+  readonly #backends: Backends;
   readonly #running = new Set<Attempt>();
   readonly #waiters = new Map<string, ((record: SignalRecord) => void)[]>();
   readonly #andonEveryMs: number;
@@ -130,11 +130,9 @@ export class TpsSystem {
     );
     this.kaizen = new Kaizen(this.#clock);
     this.andon = new Andon(config.andonHistory, this.#clock);
-    this.queue = options.queue ?? new MemoryQueue({ capacity: config.kanbanBuffer });
-    this.store = new MemoryStatusStore(
-      { maxEntries: config.statusMaxEntries, ttlMs: config.statusTtlSecs * 1000 },
-      this.#clock,
-    );
+    this.#backends = createBackends(config, this.logger, this.#clock, { queue: options.queue });
+    this.queue = this.#backends.queue;
+    this.store = this.#backends.store;
     this.supervisor = new Supervisor(this.#clock);
     this.pool = new WorkerPool(
       this.queue,
@@ -191,7 +189,7 @@ export class TpsSystem {
 
   async start(): Promise<void> {
     if (this.#state !== 'created') throw new Error(`cannot start a system that is ${this.#state}`);
-    await this.queue.start();
+    await this.#backends.start();
     this.pool.start();
     this.#state = 'running';
     this.#andonTimer = setInterval(() => this.evaluateAndon(), this.#andonEveryMs);
@@ -351,7 +349,7 @@ export class TpsSystem {
     if (record === undefined) throw new SignalNotFoundError(id);
     if (isTerminal(record.state)) return record;
     if (timeoutMs <= 0) return undefined;
-    return new Promise((resolve) => {
+    const local = new Promise<SignalRecord | undefined>((resolve) => {
       const list = this.#waiters.get(id) ?? [];
       const timer = setTimeout(() => {
         const current = this.#waiters.get(id);
@@ -369,6 +367,32 @@ export class TpsSystem {
       list.push(waiter);
       this.#waiters.set(id, list);
     });
+    if (!this.store.shared) return local;
+    // Another instance may finish it: whichever comes first, our own event or the store's record.
+    const stop = new AbortController();
+    const found = await Promise.race([local, this.#pollUntilFinished(id, timeoutMs, stop.signal)]);
+    stop.abort();
+    return found;
+  }
+
+  /**
+   * With a shared status store another instance may finish the signal, so no local event is
+   * guaranteed: read the store until the signal is finished (or time runs out).
+   */
+  async #pollUntilFinished(
+    id: string,
+    timeoutMs: number,
+    stop: AbortSignal,
+  ): Promise<SignalRecord | undefined> {
+    const deadline = performance.now() + timeoutMs;
+    let every = 5;
+    while (performance.now() < deadline && !stop.aborted) {
+      await sleep(Math.min(every, Math.max(1, deadline - performance.now())));
+      every = Math.min(every * 2, 100);
+      const record = await this.store.get(id);
+      if (record !== undefined && isTerminal(record.state)) return record;
+    }
+    return undefined;
   }
 
   health(): HealthReport {
@@ -426,7 +450,7 @@ export class TpsSystem {
   async stop(drainTimeoutMs = this.config.shutdownTimeoutSecs * 1000): Promise<StopReport> {
     if (this.#state === 'stopped' || this.#state === 'created') {
       this.#state = 'stopped';
-      await this.store.close();
+      await this.#backends.close();
       return { drained: true, remaining: 0 };
     }
     if (this.#state === 'draining') throw new Error('stop() is already in progress');
@@ -444,14 +468,13 @@ export class TpsSystem {
     const remaining = this.pool.inFlight() + (this.queue.backend === 'memory' ? this.queue.depth() : 0);
     abortAll(this.#running, new Error('system stopping'));
     if (this.#andonTimer !== undefined) clearInterval(this.#andonTimer);
-    await this.queue.close();
     await this.supervisor.stop();
-    await this.store.close();
     for (const [id, waiters] of this.#waiters) {
-      const record = await this.store.get(id);
+      const record = await this.store.get(id).catch(() => undefined);
       if (record !== undefined) for (const w of waiters) w(record);
     }
     this.#waiters.clear();
+    await this.#backends.close();
     this.#state = 'stopped';
     const report = { drained: remaining === 0, remaining };
     if (report.drained) this.logger.info(report, 'tps system stopped; every accepted signal settled');
@@ -505,6 +528,11 @@ export class TpsSystem {
       if (record.epoch !== signal.epoch || isTerminal(record.state)) {
         // Superseded by a manual retry, or already settled: settle this copy without running it.
         await this.queue.ack(delivery);
+        return;
+      }
+      if (delivery.attempt > record.maxAttempts) {
+        // Redelivered past its attempts without an outcome (crashes or stalls): do not run it again.
+        await this.#deadLetter(delivery, record, `no outcome after ${delivery.attempt - 1} deliveries`, 0);
         return;
       }
       const startedAt = this.#clock.wallNow();
@@ -572,14 +600,8 @@ export class TpsSystem {
         error: record.error,
       };
       if (outcome.error instanceof PermanentError || delivery.attempt >= record.maxAttempts) {
-        record.state = 'dead_lettered';
-        record.finishedAt = finishedAt;
-        await this.store.update(record);
-        await this.queue.deadLetter(delivery, record.error);
-        this.kaizen.recordFinished(false, processingMs, finishedAt - signal.acceptedAt);
+        await this.#deadLetter(delivery, record, record.error, processingMs);
         this.logger.warn({ ...log, outcome: 'dead_lettered' }, 'signal dead-lettered');
-        this.#settle(record);
-        this.#evaluateAndonSoon();
         return;
       }
       const delayMs = this.#backoffMs(delivery.attempt);
@@ -603,6 +625,23 @@ export class TpsSystem {
         this.logger.error({ err: nakError, signal_id: signal.id }, 'could not hand the signal back');
       }
     }
+  }
+
+  async #deadLetter(
+    delivery: Delivery,
+    record: SignalRecord,
+    error: string,
+    processingMs: number,
+  ): Promise<void> {
+    const finishedAt = this.#clock.wallNow();
+    record.state = 'dead_lettered';
+    record.error = error;
+    record.finishedAt = finishedAt;
+    await this.store.update(record);
+    await this.queue.deadLetter(delivery, error);
+    this.kaizen.recordFinished(false, processingMs, finishedAt - delivery.signal.acceptedAt);
+    this.#settle(record);
+    this.#evaluateAndonSoon();
   }
 
   #settle(record: SignalRecord): void {

@@ -4,6 +4,7 @@ import {
   InvalidSignalError,
   KanbanFullError,
   NotAcceptingError,
+  QueueUnavailableError,
   SignalConflictError,
   SignalNotFoundError,
   UnknownSignalTypeError,
@@ -107,6 +108,14 @@ export function errorHandler(logger: Logger, maxBodyBytes: number) {
         .code(429)
         .header('retry-after', String(secs))
         .send(body(error.code, error.message, { retry_after_secs: secs }));
+      return;
+    }
+    if (error instanceof QueueUnavailableError) {
+      const secs = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
+      reply
+        .code(503)
+        .header('retry-after', String(secs))
+        .send(body(error.code, 'the Kanban queue is unavailable; retry later', { retry_after_secs: secs }));
       return;
     }
     if (error instanceof NotAcceptingError) {

@@ -21,6 +21,7 @@ export interface MemoryStatusStoreOptions {
  * volume.
  */
 export class MemoryStatusStore implements StatusStore {
+  readonly shared = false;
   readonly #records = new Map<string, SignalRecord>();
   readonly #order = new Ring<SignalRecord>(1024);
   /** Entries of `#order` whose record was deleted; compacted away once they are half of it. */

@@ -5,6 +5,10 @@ import type { SignalRecord } from '../signal.ts';
  * finished ones are kept for a bounded time and number.
  */
 export interface StatusStore {
+  /** True when other instances read and write the same records (so they may finish a signal). */
+  readonly shared: boolean;
+  /** Prepares the store (declares buckets…); the system calls it once before use. */
+  start?(): Promise<void>;
   create(record: SignalRecord): Promise<void>;
   get(id: string): Promise<SignalRecord | undefined>;
   /** Persists changes made to a record obtained from `get` or `create`. */

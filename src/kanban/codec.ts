@@ -1,0 +1,65 @@
+import type { Priority, WorkSignal } from '../signal.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A signal as broker bytes: JSON, so any consumer (and a human with the CLI) can read it. */
+export function encodeSignal(signal: WorkSignal): Uint8Array {
+  return encoder.encode(
+    JSON.stringify({
+      id: signal.id,
+      type: signal.type,
+      priority: signal.priority,
+      payload: signal.payload,
+      timeoutMs: signal.timeoutMs,
+      acceptedAt: signal.acceptedAt,
+      traceId: signal.traceId,
+      parentSpanId: signal.parentSpanId,
+      epoch: signal.epoch,
+    }),
+  );
+}
+
+function isPriority(value: unknown): value is Priority {
+  return value === 1 || value === 2 || value === 3 || value === 4;
+}
+
+/**
+ * Reads a signal written by `encodeSignal`. Returns undefined for bytes that are not one (a
+ * foreign or damaged message), which the driver then dead-letters instead of crashing on.
+ */
+export function decodeSignal(bytes: Uint8Array): WorkSignal | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const s = v as Record<string, unknown>;
+  if (
+    typeof s.id !== 'string' ||
+    typeof s.type !== 'string' ||
+    !isPriority(s.priority) ||
+    typeof s.payload !== 'object' ||
+    s.payload === null ||
+    typeof s.timeoutMs !== 'number' ||
+    typeof s.acceptedAt !== 'number' ||
+    typeof s.traceId !== 'string' ||
+    typeof s.parentSpanId !== 'string' ||
+    typeof s.epoch !== 'number'
+  ) {
+    return undefined;
+  }
+  return s as unknown as WorkSignal;
+}
+
+/** The W3C `traceparent` that names the accepting request's span as the parent. */
+export function traceparentOf(signal: WorkSignal): string {
+  return `00-${signal.traceId}-${signal.parentSpanId}-01`;
+}
+
+/** The broker-level id of one enqueueing of a signal: a manual retry is a new message. */
+export function messageIdOf(signal: WorkSignal): string {
+  return signal.epoch === 0 ? signal.id : `${signal.id}.${signal.epoch}`;
+}

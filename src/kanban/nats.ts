@@ -1,0 +1,406 @@
+import {
+  AckPolicy,
+  type Consumer,
+  type ConsumerMessages,
+  DeliverPolicy,
+  DiscardPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
+import { KanbanFullError, QueueUnavailableError, withoutStack } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { WorkSignal } from '../signal.ts';
+import { decodeSignal, encodeSignal, messageIdOf, traceparentOf } from './codec.ts';
+import type { NatsBroker } from './nats-connection.ts';
+import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
+import { Ring } from './ring.ts';
+
+export interface NatsQueueOptions {
+  /** Prefix of every stream, subject and consumer name, so deployments (and tests) never mix. */
+  readonly namespace: string;
+  /** Most messages the work stream holds (waiting, retrying and in flight): the Kanban buffer. */
+  readonly capacity: number;
+  /** How long a delivery may go unacknowledged before redelivery; busy handlers extend it. */
+  readonly ackWaitMs: number;
+  /** The consumer's cap on unacknowledged deliveries over every instance. */
+  readonly maxAckPending: number;
+  readonly publishTimeoutMs: number;
+  readonly maxMessageBytes: number;
+  /** How long dead letters are kept. */
+  readonly deadLetterMaxAgeMs: number;
+}
+
+interface NatsDelivery extends Delivery {
+  readonly msg: JsMsg;
+  /** When the server last heard from us about this delivery (received, or told "working"). */
+  touchedAt: number;
+}
+
+interface Waiter {
+  readonly max: number;
+  readonly resolve: (deliveries: Delivery[]) => void;
+  readonly abort: AbortSignal;
+  readonly onAbort: () => void;
+  done: boolean;
+}
+
+const NO_DELIVERIES: Delivery[] = [];
+const FETCH_EXPIRES_MS = 5_000;
+const REFRESH_EVERY_MS = 500;
+const NANOS_PER_MS = 1_000_000;
+/** JetStream's error code for a publish refused by `max_msgs` with the discard-new policy. */
+const MAXIMUM_MESSAGES_EXCEEDED = 10077;
+/** JetStream's error code for "stream name already in use with a different configuration". */
+const STREAM_NAME_IN_USE = 10058;
+
+export function natsNames(namespace: string) {
+  return {
+    stream: `${namespace}_signals`,
+    subjects: `${namespace}.signals.>`,
+    subject: (type: string) => `${namespace}.signals.${type}`,
+    consumer: `${namespace}_workers`,
+    dlqStream: `${namespace}_dlq`,
+    dlqSubjects: `${namespace}.dlq.>`,
+    dlqSubject: (id: string) => `${namespace}.dlq.${id}`,
+  };
+}
+
+/**
+ * The Kanban on NATS JetStream. A work-queue stream on disk holds the signals (bounded by
+ * `capacity`, refusing new ones when full); one durable pull consumer is shared by every
+ * instance, so JetStream spreads the work. Workers' pulls are served by fetches sized to the
+ * cards they have free; a delivery stays ours until acked (removed), nak'ed (redelivered after
+ * the backoff) or dead-lettered (copied to the dead-letter stream, then removed). Publishing is
+ * de-duplicated by signal id. Handlers running longer than a third of the ack wait are reported
+ * as "working" so JetStream does not redeliver them. Within one fetch deliveries come out highest
+ * priority first; across the backlog the stream is first in, first out.
+ */
+export class NatsQueue implements KanbanQueue {
+  readonly backend = 'nats';
+  readonly capacity: number;
+  readonly #broker: NatsBroker;
+  readonly #logger: Logger;
+  readonly #options: NatsQueueOptions;
+  readonly #names: ReturnType<typeof natsNames>;
+  readonly #ready = new Ring<NatsDelivery>();
+  readonly #waiters = new Ring<Waiter>();
+  readonly #fetches = new Set<ConsumerMessages>();
+  readonly #held = new Set<NatsDelivery>();
+  #consumer: Consumer | undefined;
+  /** Sum of `max` over the waiters not yet served. */
+  #wanted = 0;
+  /** Messages asked for in open fetches and not received yet. */
+  #requested = 0;
+  #depth = 0;
+  #dlqDepth = 0;
+  #ackPending = 0;
+  #stalled = false;
+  #closed = true;
+  #timers: NodeJS.Timeout[] = [];
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(broker: NatsBroker, options: NatsQueueOptions, logger: Logger) {
+    this.#broker = broker;
+    this.#options = options;
+    this.#logger = logger;
+    this.capacity = options.capacity;
+    this.#names = natsNames(options.namespace);
+  }
+
+  async start(): Promise<void> {
+    this.#closed = false;
+    await this.#broker.whenReady((js, jsm) => this.#declare(js, jsm));
+    this.#unsubscribe = this.#broker.onReadiness((ready) => {
+      if (ready) this.#topUp();
+    });
+    const refresh = setInterval(() => void this.#refresh(), REFRESH_EVERY_MS);
+    const heartbeat = setInterval(() => this.#heartbeat(), Math.max(100, this.#options.ackWaitMs / 3));
+    refresh.unref();
+    heartbeat.unref();
+    this.#timers = [refresh, heartbeat];
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#unsubscribe?.();
+    for (let w = this.#waiters.shift(); w !== undefined; w = this.#waiters.shift())
+      this.#settle(w, NO_DELIVERIES);
+    for (const f of this.#fetches) f.stop();
+    // Hand back what was fetched but never given to a worker, so another instance takes it now.
+    for (let d = this.#ready.shift(); d !== undefined; d = this.#ready.shift()) {
+      this.#held.delete(d);
+      d.msg.nak();
+    }
+  }
+
+  async publish(signal: WorkSignal): Promise<void> {
+    const js = this.#broker.js;
+    if (js === undefined) throw withoutStack(() => new QueueUnavailableError(`NATS: ${this.#broker.detail}`));
+    const h = headers();
+    h.set('traceparent', traceparentOf(signal));
+    try {
+      await js.publish(this.#names.subject(signal.type), encodeSignal(signal), {
+        msgID: messageIdOf(signal),
+        headers: h,
+        timeout: this.#options.publishTimeoutMs,
+      });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === MAXIMUM_MESSAGES_EXCEEDED) {
+        this.#depth = this.capacity;
+        throw withoutStack(() => new KanbanFullError(this.capacity, 1000));
+      }
+      throw new QueueUnavailableError(`NATS publish failed: ${(error as Error).message}`, 2000, {
+        cause: error,
+      });
+    }
+    this.#depth++;
+  }
+
+  pull(max: number, abort: AbortSignal): Promise<Delivery[]> {
+    if (this.#closed || abort.aborted) return Promise.resolve(NO_DELIVERIES);
+    if (this.#ready.size > 0) return Promise.resolve(this.#take(max));
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        max,
+        resolve,
+        abort,
+        done: false,
+        onAbort: () => this.#settle(waiter, NO_DELIVERIES),
+      };
+      abort.addEventListener('abort', waiter.onAbort, { once: true });
+      this.#waiters.push(waiter);
+      this.#wanted += max;
+      this.#topUp();
+    });
+  }
+
+  async ack(delivery: Delivery): Promise<void> {
+    const d = delivery as NatsDelivery;
+    this.#held.delete(d);
+    d.msg.ack();
+    if (this.#depth > 0) this.#depth--;
+  }
+
+  async nak(delivery: Delivery, delayMs: number): Promise<void> {
+    const d = delivery as NatsDelivery;
+    this.#held.delete(d);
+    d.msg.nak(Math.max(0, Math.round(delayMs)));
+  }
+
+  async deadLetter(delivery: Delivery, reason: string): Promise<void> {
+    const d = delivery as NatsDelivery;
+    await this.#copyToDeadLetters(d.msg, d.signal.id, reason, delivery.attempt);
+    this.#held.delete(d);
+    d.msg.ack();
+    if (this.#depth > 0) this.#depth--;
+    this.#dlqDepth++;
+  }
+
+  async removeDeadLetter(signalId: string): Promise<boolean> {
+    const jsm = this.#broker.jsm;
+    if (jsm === undefined) return false;
+    const r = await jsm.streams.purge(this.#names.dlqStream, { filter: this.#names.dlqSubject(signalId) });
+    if (r.purged > 0 && this.#dlqDepth > 0) this.#dlqDepth = Math.max(0, this.#dlqDepth - r.purged);
+    return r.purged > 0;
+  }
+
+  depth(): number {
+    return this.#depth;
+  }
+
+  dlqDepth(): number {
+    return this.#dlqDepth;
+  }
+
+  health(): QueueHealth {
+    if (!this.#broker.ready) return { healthy: false, detail: this.#broker.detail };
+    if (this.#stalled) {
+      return {
+        healthy: true,
+        detail: `delivery stalled: ${this.#ackPending} unacknowledged reach max_ack_pending ${this.#options.maxAckPending}`,
+      };
+    }
+    return { healthy: true, detail: `${this.#broker.detail}; stream ${this.#names.stream}` };
+  }
+
+  async #declare(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
+    const o = this.#options;
+    const n = this.#names;
+    await this.#ensureStream(jsm, {
+      name: n.stream,
+      subjects: [n.subjects],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      max_msgs: o.capacity,
+      discard: DiscardPolicy.New,
+      duplicate_window: 120_000 * NANOS_PER_MS,
+      max_msg_size: o.maxMessageBytes,
+      num_replicas: 1,
+    });
+    await this.#ensureStream(jsm, {
+      name: n.dlqStream,
+      subjects: [n.dlqSubjects],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: o.deadLetterMaxAgeMs * NANOS_PER_MS,
+      num_replicas: 1,
+    });
+    const consumer = {
+      durable_name: n.consumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: o.ackWaitMs * NANOS_PER_MS,
+      max_ack_pending: o.maxAckPending,
+      // Attempts are counted and dead-lettered by the system, not dropped by the server.
+      max_deliver: -1,
+      max_waiting: 4096,
+    };
+    try {
+      await jsm.consumers.add(n.stream, consumer);
+    } catch {
+      await jsm.consumers.update(n.stream, n.consumer, consumer);
+    }
+    this.#consumer = await js.consumers.get(n.stream, n.consumer);
+    this.#logger.info(
+      { stream: n.stream, consumer: n.consumer, capacity: o.capacity, max_ack_pending: o.maxAckPending },
+      'NATS Kanban declared',
+    );
+  }
+
+  async #ensureStream(
+    jsm: JetStreamManager,
+    config: Parameters<JetStreamManager['streams']['add']>[0],
+  ): Promise<void> {
+    try {
+      await jsm.streams.add(config);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== STREAM_NAME_IN_USE) throw error;
+      const { name, retention: _retention, storage: _storage, ...mutable } = config;
+      await jsm.streams.update(name, mutable);
+    }
+  }
+
+  /** Starts fetches for the cards waiting workers have free and no fetch already covers. */
+  #topUp(): void {
+    const consumer = this.#consumer;
+    if (this.#closed || consumer === undefined || !this.#broker.ready) return;
+    const want = this.#wanted - this.#ready.size - this.#requested;
+    if (want <= 0) return;
+    this.#requested += want;
+    void this.#fetch(consumer, want);
+  }
+
+  async #fetch(consumer: Consumer, count: number): Promise<void> {
+    let received = 0;
+    let messages: ConsumerMessages | undefined;
+    try {
+      messages = await consumer.fetch({ max_messages: count, expires: FETCH_EXPIRES_MS });
+      this.#fetches.add(messages);
+      for await (const m of messages) {
+        received++;
+        this.#requested--;
+        this.#receive(m);
+      }
+    } catch (error) {
+      if (!this.#closed) this.#logger.debug({ err: error }, 'NATS fetch ended with an error');
+    } finally {
+      if (messages !== undefined) this.#fetches.delete(messages);
+      this.#requested -= count - received;
+    }
+    if (this.#waiters.size > 0) this.#topUp();
+  }
+
+  #receive(m: JsMsg): void {
+    const signal = decodeSignal(m.data);
+    if (signal === undefined) {
+      void this.#copyToDeadLetters(m, `seq-${m.seq}`, 'not a signal: cannot decode', m.info.deliveryCount)
+        .then(() => m.ack())
+        .catch((error: unknown) => {
+          this.#logger.error({ err: error }, 'could not dead-letter an undecodable message');
+          m.nak(1000);
+        });
+      return;
+    }
+    const d: NatsDelivery = { signal, attempt: m.info.deliveryCount, msg: m, touchedAt: performance.now() };
+    this.#held.add(d);
+    for (let w = this.#waiters.shift(); w !== undefined; w = this.#waiters.shift()) {
+      if (w.done) continue;
+      this.#settle(w, [d]);
+      return;
+    }
+    this.#ready.push(d);
+  }
+
+  #take(max: number): Delivery[] {
+    const n = Math.min(max, this.#ready.size);
+    const out: NatsDelivery[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.#ready.shift() as NatsDelivery;
+    // Highest priority first among what was fetched; the sort is stable, so FIFO within one.
+    if (n > 1) out.sort((a, b) => a.signal.priority - b.signal.priority);
+    return out;
+  }
+
+  #settle(w: Waiter, deliveries: Delivery[]): void {
+    if (w.done) return;
+    w.done = true;
+    this.#wanted -= w.max;
+    w.abort.removeEventListener('abort', w.onAbort);
+    w.resolve(deliveries);
+  }
+
+  async #copyToDeadLetters(m: JsMsg, id: string, reason: string, attempts: number): Promise<void> {
+    const js = this.#broker.js;
+    if (js === undefined) throw new QueueUnavailableError(`NATS: ${this.#broker.detail}`);
+    const h = headers();
+    for (const [k, v] of m.headers ?? []) for (const value of v) h.append(k, value);
+    h.set('tps-dead-letter-reason', reason.slice(0, 1000));
+    h.set('tps-attempts', String(attempts));
+    h.set('tps-original-subject', m.subject);
+    await js.publish(this.#names.dlqSubject(id), m.data, {
+      headers: h,
+      timeout: this.#options.publishTimeoutMs,
+    });
+  }
+
+  /** Keeps long-running deliveries (and ones waiting locally for a worker) from redelivery. */
+  #heartbeat(): void {
+    const now = performance.now();
+    const every = this.#options.ackWaitMs / 3;
+    for (const d of this.#held) {
+      if (now - d.touchedAt >= every) {
+        d.msg.working();
+        d.touchedAt = now;
+      }
+    }
+  }
+
+  async #refresh(): Promise<void> {
+    const jsm = this.#broker.jsm;
+    if (jsm === undefined || this.#closed) return;
+    try {
+      const [stream, dlq, consumer] = await Promise.all([
+        jsm.streams.info(this.#names.stream),
+        jsm.streams.info(this.#names.dlqStream),
+        jsm.consumers.info(this.#names.stream, this.#names.consumer),
+      ]);
+      this.#depth = stream.state.messages;
+      this.#dlqDepth = dlq.state.messages;
+      this.#ackPending = consumer.num_ack_pending;
+      const stalled = consumer.num_ack_pending >= this.#options.maxAckPending;
+      if (stalled && !this.#stalled) {
+        this.#logger.warn(
+          { num_ack_pending: consumer.num_ack_pending, max_ack_pending: this.#options.maxAckPending },
+          'NATS consumer at max_ack_pending: JetStream delivers nothing more until deliveries are acked',
+        );
+      }
+      this.#stalled = stalled;
+    } catch (error) {
+      this.#logger.debug({ err: error }, 'NATS stream info failed');
+    }
+  }
+}

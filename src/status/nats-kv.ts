@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsBroker } from '../kanban/nats-connection.ts';
+import type { Logger } from '../logger.ts';
+import type { SignalRecord } from '../signal.ts';
+import type { StatusStore } from './store.ts';
+
+export interface NatsKvStatusStoreOptions {
+  readonly namespace: string;
+  /** How long a record is kept after its last change. */
+  readonly ttlMs: number;
+}
+
+const encoder = new TextEncoder();
+
+function encode(record: SignalRecord): Uint8Array {
+  return encoder.encode(JSON.stringify(record));
+}
+
+/** KV keys allow only [-/_=.a-zA-Z0-9]: an idempotency key may hold anything visible, so hash it. */
+function idempotencyKeyOf(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
+}
+
+/**
+ * Signal status in two NATS KV buckets, shared by every instance on the same server: one record
+ * per signal (kept `ttlMs` after its last change) and the idempotency keys (claimed atomically
+ * with KV create). Records are written as they change; the next read sees the last write.
+ */
+export class NatsKvStatusStore implements StatusStore {
+  readonly shared = true;
+  readonly #broker: NatsBroker;
+  readonly #options: NatsKvStatusStoreOptions;
+  readonly #logger: Logger;
+  #records: KV | undefined;
+  #keys: KV | undefined;
+  #size = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(broker: NatsBroker, options: NatsKvStatusStoreOptions, logger: Logger) {
+    this.#broker = broker;
+    this.#options = options;
+    this.#logger = logger;
+  }
+
+  /** Declares the buckets on every (re)connection. Call before the broker starts. */
+  async start(): Promise<void> {
+    await this.#broker.whenReady(async (_js, _jsm, nc) => {
+      const kvm = new Kvm(nc);
+      const opts = { history: 1, ttl: this.#options.ttlMs, storage: 'file' as const };
+      this.#records = await kvm.create(`${this.#options.namespace}_status`, opts);
+      this.#keys = await kvm.create(`${this.#options.namespace}_idempotency`, opts);
+    });
+    this.#timer = setInterval(() => void this.#refreshSize(), 2_000);
+    this.#timer.unref();
+  }
+
+  async create(record: SignalRecord): Promise<void> {
+    await this.#bucket().put(record.id, encode(record));
+  }
+
+  async get(id: string): Promise<SignalRecord | undefined> {
+    const entry = await this.#bucket().get(id);
+    if (entry === null || entry.operation !== 'PUT' || entry.length === 0) return undefined;
+    return entry.json<SignalRecord>();
+  }
+
+  async update(record: SignalRecord): Promise<void> {
+    await this.#bucket().put(record.id, encode(record));
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.#bucket().purge(id);
+  }
+
+  async claimIdempotencyKey(key: string, id: string): Promise<string | undefined> {
+    const kv = this.#keysBucket();
+    const k = idempotencyKeyOf(key);
+    try {
+      await kv.create(k, id);
+      return undefined;
+    } catch {
+      const holder = await kv.get(k);
+      if (holder === null || holder.operation !== 'PUT') {
+        // Deleted meanwhile: claim again by overwriting the delete marker.
+        await kv.put(k, id);
+        return undefined;
+      }
+      return holder.string();
+    }
+  }
+
+  async releaseIdempotencyKey(key: string): Promise<void> {
+    await this.#keysBucket().purge(idempotencyKeyOf(key));
+  }
+
+  /** Records in the bucket as of the last refresh (every 2 s). */
+  size(): number {
+    return this.#size;
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+  }
+
+  #bucket(): KV {
+    if (this.#records === undefined || !this.#broker.ready)
+      throw new Error(`status store: NATS ${this.#broker.detail}`);
+    return this.#records;
+  }
+
+  #keysBucket(): KV {
+    if (this.#keys === undefined || !this.#broker.ready)
+      throw new Error(`status store: NATS ${this.#broker.detail}`);
+    return this.#keys;
+  }
+
+  async #refreshSize(): Promise<void> {
+    if (this.#records === undefined || !this.#broker.ready) return;
+    try {
+      this.#size = (await this.#records.status()).values;
+    } catch (error) {
+      this.#logger.debug({ err: error }, 'KV status failed');
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import { NatsQueue, natsNames } from '../src/kanban/nats.ts';
+import { NatsBroker } from '../src/kanban/nats-connection.ts';
+import { silentLogger } from '../src/logger.ts';
+
+export const NATS_URL = process.env.TPS_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+let counter = 0;
+
+/** A broker namespace no other test run uses: streams, queues and buckets never mix. */
+export function uniqueNamespace(prefix = 't'): string {
+  counter++;
+  return `${prefix}${process.pid.toString(36)}${Date.now().toString(36)}${counter}`.slice(0, 32);
+}
+
+/** Deletes every stream and bucket of a namespace (what a test run leaves on the shared server). */
+export async function deleteNatsNamespace(namespace: string, url = NATS_URL): Promise<void> {
+  const nc = await connect({ servers: url, timeout: 2_000 });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const n = natsNames(namespace);
+    for (const stream of [n.stream, n.dlqStream]) await jsm.streams.delete(stream).catch(() => false);
+    const kvm = new Kvm(nc);
+    for (const bucket of [`${namespace}_status`, `${namespace}_idempotency`]) {
+      await kvm
+        .open(bucket)
+        .then((kv) => kv.destroy())
+        .catch(() => false);
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+export interface NatsQueueHandle {
+  readonly queue: NatsQueue;
+  readonly broker: NatsBroker;
+  close(): Promise<void>;
+}
+
+/** A started NATS Kanban on `namespace`, ready to use. */
+export async function openNatsQueue(
+  namespace: string,
+  capacity: number,
+  overrides: Partial<ConstructorParameters<typeof NatsQueue>[1]> = {},
+  url = NATS_URL,
+): Promise<NatsQueueHandle> {
+  const logger = silentLogger();
+  const broker = new NatsBroker({ url, name: `test ${namespace}`, requestTimeoutMs: 5_000 }, logger);
+  const queue = new NatsQueue(
+    broker,
+    {
+      namespace,
+      capacity,
+      ackWaitMs: 30_000,
+      maxAckPending: 1_000,
+      publishTimeoutMs: 2_000,
+      maxMessageBytes: 1 << 20,
+      deadLetterMaxAgeMs: 3_600_000,
+      ...overrides,
+    },
+    logger,
+  );
+  await queue.start();
+  broker.start();
+  await broker.waitReady(10_000);
+  return {
+    queue,
+    broker,
+    async close() {
+      await queue.close();
+      await broker.close();
+    },
+  };
+}

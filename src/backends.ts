@@ -1,9 +1,11 @@
 import type { Clock } from './clock.ts';
 import type { TpsConfig } from './config.ts';
+import { FailoverQueue } from './kanban/failover.ts';
 import { MemoryQueue } from './kanban/memory.ts';
 import { NatsQueue } from './kanban/nats.ts';
 import { NatsBroker } from './kanban/nats-connection.ts';
 import type { KanbanQueue } from './kanban/queue.ts';
+import { RabbitQueue } from './kanban/rabbitmq.ts';
 import type { Logger } from './logger.ts';
 import { MemoryStatusStore } from './status/memory.ts';
 import { NatsKvStatusStore } from './status/nats-kv.ts';
@@ -35,8 +37,11 @@ export function createBackends(
   overrides: BackendOverrides = {},
 ): Backends {
   const cardsTotal = Math.max(config.numWorkers, config.heijunkaPool) * config.workerCards;
-  const usesNats = config.kanbanBackend === 'nats' && overrides.queue === undefined;
-  const natsStatus = config.statusBackend === 'nats' || (config.statusBackend === 'auto' && usesNats);
+  const backend = overrides.queue === undefined ? config.kanbanBackend : 'custom';
+  const usesNats = backend === 'nats' || backend === 'failover';
+  const usesRabbit = backend === 'rabbitmq' || backend === 'failover';
+  const natsStatus =
+    config.statusBackend === 'nats' || (config.statusBackend === 'auto' && backend === 'nats');
   const broker =
     usesNats || natsStatus
       ? new NatsBroker(
@@ -49,9 +54,22 @@ export function createBackends(
         )
       : undefined;
 
-  const queue =
-    overrides.queue ??
-    (usesNats && broker
+  const rabbit = usesRabbit
+    ? new RabbitQueue(
+        {
+          url: config.rabbitmqUrl,
+          namespace: config.brokerNamespace,
+          capacity: config.kanbanBuffer,
+          prefetch: cardsTotal,
+          deliveryLimit: config.maxAttempts + 2,
+          publishTimeoutMs: config.publishTimeoutMs,
+        },
+        logger,
+      )
+    : undefined;
+
+  const nats =
+    usesNats && broker
       ? new NatsQueue(
           broker,
           {
@@ -65,7 +83,13 @@ export function createBackends(
           },
           logger,
         )
-      : new MemoryQueue({ capacity: config.kanbanBuffer }));
+      : undefined;
+
+  const queue: KanbanQueue =
+    overrides.queue ??
+    (nats && rabbit
+      ? new FailoverQueue(nats, rabbit, logger)
+      : (nats ?? rabbit ?? new MemoryQueue({ capacity: config.kanbanBuffer })));
 
   const store: StatusStore =
     natsStatus && broker
@@ -85,12 +109,12 @@ export function createBackends(
     async start() {
       await store.start?.();
       await queue.start();
-      if (broker === undefined) return;
-      broker.start();
-      try {
-        await broker.waitReady(overrides.readyTimeoutMs ?? 5_000);
-      } catch (error) {
-        logger.error({ err: error }, 'broker not ready at start-up; serving unhealthy until it is');
+      broker?.start();
+      const timeout = overrides.readyTimeoutMs ?? 5_000;
+      const waits = await Promise.allSettled([broker?.waitReady(timeout), rabbit?.waitReady(timeout)]);
+      for (const w of waits) {
+        if (w.status === 'rejected')
+          logger.error({ err: w.reason }, 'broker not ready at start-up; retrying in the background');
       }
     },
     async close() {

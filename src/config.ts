@@ -1,7 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { ConfigError } from './errors.ts';
 
-export const KANBAN_BACKENDS = ['memory', 'nats'] as const;
+export const KANBAN_BACKENDS = ['memory', 'nats', 'rabbitmq', 'failover'] as const;
 export type KanbanBackend = (typeof KANBAN_BACKENDS)[number];
 
 export const STATUS_BACKENDS = ['auto', 'memory', 'nats'] as const;
@@ -156,7 +156,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'kanbanBackend',
     default: 'memory',
     accepts: `one of: ${KANBAN_BACKENDS.join(', ')}`,
-    doc: 'Where the Kanban queue lives. `memory`: embedded, in-process, not durable across a crash; `nats`: a NATS JetStream stream on disk (NATS_URL), shared by every instance.',
+    doc: 'Where the Kanban queue lives. `memory`: embedded, in-process, not durable across a crash; `nats`: a NATS JetStream stream on disk (NATS_URL), shared by every instance; `rabbitmq`: a RabbitMQ quorum queue (RABBITMQ_URL); `failover`: NATS first, RabbitMQ while NATS is unreachable, workers consuming from both.',
     parse: oneOf(KANBAN_BACKENDS),
   }),
   variable({
@@ -172,7 +172,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'statusBackend',
     default: 'auto',
     accepts: `one of: ${STATUS_BACKENDS.join(', ')}`,
-    doc: 'Where signal status lives. `auto`: NATS KV when the Kanban uses NATS (any instance answers), else memory.',
+    doc: 'Where signal status lives. `auto`: NATS KV with the `nats` backend (any instance answers), else memory (with `failover`, so status does not depend on the broker it must survive).',
     parse: oneOf(STATUS_BACKENDS),
   }),
   variable({
@@ -364,7 +364,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'rabbitmqUrl',
     default: 'amqp://guest:guest@localhost:5672/',
     accepts: 'an amqp:// or amqps:// URL',
-    doc: 'RabbitMQ server of the fallback broker (password hidden in /info); no backend uses it yet.',
+    doc: 'RabbitMQ server for the `rabbitmq` backend (password hidden in /info).',
     parse: url(['amqp:', 'amqps:']),
     secret: true,
   }),

@@ -3,6 +3,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { NatsQueue, natsNames } from '../src/kanban/nats.ts';
 import { NatsBroker } from '../src/kanban/nats-connection.ts';
+import { RabbitQueue, rabbitNames } from '../src/kanban/rabbitmq.ts';
 import { silentLogger } from '../src/logger.ts';
 
 export const NATS_URL = process.env.TPS_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -74,4 +75,46 @@ export async function openNatsQueue(
       await broker.close();
     },
   };
+}
+
+export const RABBITMQ_URL = process.env.TPS_TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
+
+/** Deletes every exchange and queue of a namespace. */
+export async function deleteRabbitNamespace(namespace: string, url = RABBITMQ_URL): Promise<void> {
+  const amqp = await import('amqplib');
+  const connection = await amqp.connect(url);
+  try {
+    const n = rabbitNames(namespace);
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    for (let exponent = 6; exponent <= 20; exponent++) await channel.deleteQueue(n.retry(2 ** exponent));
+    for (const q of [n.queue, n.dlq]) await channel.deleteQueue(q);
+    for (const x of [n.exchange, n.dlx]) await channel.deleteExchange(x);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+/** A started RabbitMQ Kanban on `namespace`, connected. */
+export async function openRabbitQueue(
+  namespace: string,
+  capacity: number,
+  overrides: Partial<ConstructorParameters<typeof RabbitQueue>[0]> = {},
+): Promise<RabbitQueue> {
+  const queue = new RabbitQueue(
+    {
+      url: RABBITMQ_URL,
+      namespace,
+      capacity,
+      prefetch: 64,
+      deliveryLimit: 5,
+      publishTimeoutMs: 5_000,
+      ...overrides,
+    },
+    silentLogger(),
+  );
+  await queue.start();
+  await queue.waitReady(10_000);
+  return queue;
 }

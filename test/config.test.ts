@@ -48,7 +48,11 @@ describe('configuration', () => {
     ['TPS_CB_THRESHOLD', '0', /TPS_CB_THRESHOLD/],
     ['TPS_CB_TIMEOUT', '1e3', /TPS_CB_TIMEOUT/],
     ['TPS_KANBAN_BUFFER', '99999999999', /TPS_KANBAN_BUFFER/],
-    ['TPS_KANBAN_BACKEND', 'kafka', /TPS_KANBAN_BACKEND: expected one of: memory, nats, got "kafka"/],
+    [
+      'TPS_KANBAN_BACKEND',
+      'kafka',
+      /TPS_KANBAN_BACKEND: expected one of: memory, nats, rabbitmq, failover, got "kafka"/,
+    ],
     ['HTTP_PORT', '70000', /HTTP_PORT: expected an integer port from 1 to 65535/],
     ['NATS_URL', 'http://x', /NATS_URL: expected a nats:\/\/ or tls:\/\/ URL/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL: expected one of: fatal, error/],

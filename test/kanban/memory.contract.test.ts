@@ -1,8 +1,12 @@
 import { MemoryQueue } from '../../src/kanban/memory.ts';
 import { kanbanContract } from './contract.ts';
 
-kanbanContract('memory', { durable: false, deduplicates: false, strictPriority: true }, async (capacity) => {
-  const queue = new MemoryQueue({ capacity });
-  await queue.start();
-  return { queue, shutdown: () => queue.close() };
-});
+kanbanContract(
+  'memory',
+  { durable: false, deduplicates: false, strictPriority: true, retractsDeadLetters: true },
+  async (capacity) => {
+    const queue = new MemoryQueue({ capacity });
+    await queue.start();
+    return { queue, shutdown: () => queue.close() };
+  },
+);

@@ -18,8 +18,12 @@ async function instance(namespace: string, capacity: number): Promise<DriverUnde
   };
 }
 
-kanbanContract('nats', { durable: true, deduplicates: true, strictPriority: false }, async (capacity) => {
-  const namespace = uniqueNamespace();
-  namespaces.push(namespace);
-  return instance(namespace, capacity);
-});
+kanbanContract(
+  'nats',
+  { durable: true, deduplicates: true, strictPriority: false, retractsDeadLetters: true },
+  async (capacity) => {
+    const namespace = uniqueNamespace();
+    namespaces.push(namespace);
+    return instance(namespace, capacity);
+  },
+);

@@ -60,6 +60,8 @@ export interface HealthReport {
   readonly timestamp: string;
   readonly status: SystemState;
   readonly backend: string;
+  /** Where new signals go now: the backend, or with failover the broker in use. */
+  readonly active_path: string;
   readonly queue_capacity: number;
   readonly dlq_depth: number;
   readonly in_flight: number;
@@ -246,6 +248,12 @@ export class TpsSystem {
               `Idempotency-Key already used for a "${existing.type}" signal (${existing.id})`,
             );
           }
+          if (existing.state === 'queued' && existing.signal !== undefined) {
+            // The first request may have died between recording the signal and enqueueing it:
+            // enqueue again. Brokers de-duplicate by signal id; the status check before processing
+            // drops a second copy of a signal already finished.
+            await this.queue.publish(existing.signal);
+          }
           return { record: existing, replayed: true, trace };
         }
       }
@@ -407,6 +415,7 @@ export class TpsSystem {
       timestamp: new Date(this.#clock.wallNow()).toISOString(),
       status: this.#state,
       backend: this.queue.backend,
+      active_path: queueHealth.activePath ?? this.queue.backend,
       queue_capacity: this.queue.capacity,
       dlq_depth: this.queue.dlqDepth(),
       in_flight: this.pool.inFlight(),

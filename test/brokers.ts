@@ -1,3 +1,8 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
@@ -5,6 +10,7 @@ import { NatsQueue, natsNames } from '../src/kanban/nats.ts';
 import { NatsBroker } from '../src/kanban/nats-connection.ts';
 import { RabbitQueue, rabbitNames } from '../src/kanban/rabbitmq.ts';
 import { silentLogger } from '../src/logger.ts';
+import { eventually, freePorts } from './process.ts';
 
 export const NATS_URL = process.env.TPS_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -117,4 +123,56 @@ export async function openRabbitQueue(
   await queue.start();
   await queue.waitReady(10_000);
   return queue;
+}
+
+export interface OwnNatsServer {
+  readonly url: string;
+  /** Stops the server (SIGTERM), as an outage would; its store stays on disk. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and store. */
+  start(): Promise<void>;
+}
+
+/**
+ * A nats-server of the test's own, on a free port with its own store, for tests that stop the
+ * broker: the shared one is never disturbed. Stopped when the test ends.
+ */
+export async function ownNatsServer(t: TestContext): Promise<OwnNatsServer> {
+  const [port] = (await freePorts(1)) as [number];
+  const store = mkdtempSync(join(tmpdir(), 'tps-nats-'));
+  let child: ChildProcess | undefined;
+  const url = `nats://127.0.0.1:${port}`;
+  const server: OwnNatsServer = {
+    url,
+    async start() {
+      child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], {
+        stdio: 'ignore',
+      });
+      await eventually(
+        async () => {
+          try {
+            const nc = await connect({ servers: url, timeout: 500 });
+            await nc.close();
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        () => `nats-server on ${url} to accept connections`,
+        10_000,
+        50,
+      );
+    },
+    async stop() {
+      const c = child;
+      child = undefined;
+      if (c === undefined || c.exitCode !== null) return;
+      const exited = new Promise((resolve) => c.once('exit', resolve));
+      c.kill('SIGTERM');
+      await exited;
+    },
+  };
+  t.after(() => server.stop());
+  await server.start();
+  return server;
 }

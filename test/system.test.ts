@@ -11,6 +11,8 @@ import {
   UnknownSignalTypeError,
 } from '../src/errors.ts';
 import type { SignalHandler } from '../src/handlers/registry.ts';
+import { newSignalId } from '../src/ids.ts';
+import { newRecord, type WorkSignal } from '../src/signal.ts';
 import { createTpsSystem } from '../src/system.ts';
 import { deferred, startSystem, testConfig, waitUntil } from './helpers.ts';
 
@@ -319,6 +321,28 @@ describe('signal pipeline', () => {
     await system.waitFor(first.record.id, 5_000);
     assert.equal(calls, 1);
     await assert.rejects(system.submit({ type: 'other', idempotencyKey: 'order-42' }), SignalConflictError);
+  });
+
+  test('a replayed key whose signal was recorded but never enqueued gets it enqueued', async (t) => {
+    const system = await startSystem(t, {}, { handlers: { ok } });
+    // What a process that died between recording a signal and enqueueing it leaves behind.
+    const signal: WorkSignal = {
+      id: newSignalId(),
+      type: 'ok',
+      priority: 3,
+      payload: {},
+      timeoutMs: 1_000,
+      acceptedAt: Date.now(),
+      traceId: 'a'.repeat(32),
+      parentSpanId: 'b'.repeat(16),
+      epoch: 0,
+    };
+    await system.store.claimIdempotencyKey('k-orphan', signal.id);
+    await system.store.create(newRecord(signal, 3, 'k-orphan'));
+    const replay = await system.submit({ type: 'ok', idempotencyKey: 'k-orphan' });
+    assert.equal(replay.replayed, true);
+    assert.equal(replay.record.id, signal.id);
+    assert.equal((await system.waitFor(signal.id, 5_000))?.state, 'completed');
   });
 
   test('critical signals jump the queue', async (t) => {

@@ -164,6 +164,7 @@ export const Health = Type.Object({
   timestamp: Type.String({ format: 'date-time' }),
   status: Type.String(),
   backend: Type.String(),
+  active_path: Type.String({ description: 'Where new signals go now (with failover: nats or rabbitmq).' }),
   queue_capacity: Type.Integer(),
   dlq_depth: Type.Integer(),
   in_flight: Type.Integer(),

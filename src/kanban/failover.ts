@@ -138,7 +138,7 @@ export class FailoverQueue implements KanbanQueue {
     const p = this.#primary.health();
     const s = this.#secondary.health();
     const detail = `active path: ${this.activePath}; ${this.#primary.backend}: ${p.detail}; ${this.#secondary.backend}: ${s.detail}`;
-    return { healthy: p.healthy || s.healthy, detail };
+    return { healthy: p.healthy || s.healthy, detail, activePath: this.activePath };
   }
 
   #tag(deliveries: Delivery[], from: KanbanQueue): Delivery[] {

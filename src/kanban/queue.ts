@@ -9,6 +9,8 @@ export interface Delivery {
 export interface QueueHealth {
   readonly healthy: boolean;
   readonly detail: string;
+  /** Where new signals go now (the backend's name; for failover, the broker in use). */
+  readonly activePath?: string;
 }
 
 /**

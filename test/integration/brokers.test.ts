@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { TpsConfig } from '../../src/config.ts';
+import type { SignalHandler } from '../../src/handlers/registry.ts';
+import {
+  deleteNatsNamespace,
+  deleteRabbitNamespace,
+  NATS_URL,
+  RABBITMQ_URL,
+  uniqueNamespace,
+} from '../brokers.ts';
+import { startApp, startSystem, waitUntil } from '../helpers.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups) await c();
+});
+
+function brokerConfig(backend: 'nats' | 'rabbitmq', namespace: string): Partial<TpsConfig> {
+  return {
+    kanbanBackend: backend,
+    brokerNamespace: namespace,
+    natsUrl: NATS_URL,
+    rabbitmqUrl: RABBITMQ_URL,
+    retryBaseMs: 50,
+    retryMaxMs: 100,
+  };
+}
+
+const json = { 'content-type': 'application/json' };
+
+for (const backend of ['nats', 'rabbitmq'] as const) {
+  describe(`the pipeline on ${backend}`, () => {
+    test('a signal goes through the broker to completed, and its status is served', async (t) => {
+      const namespace = uniqueNamespace();
+      cleanups.push(() =>
+        backend === 'nats' ? deleteNatsNamespace(namespace) : deleteRabbitNamespace(namespace),
+      );
+      const { app, system } = await startApp(t, brokerConfig(backend, namespace));
+      assert.equal(system.health().backend, backend);
+      assert.equal(system.health().healthy, true);
+      const res = await app.inject({
+        method: 'POST',
+        url: '/signal',
+        headers: { ...json, prefer: 'wait=10' },
+        payload: JSON.stringify({ signal_type: 'validate', payload: { data: [1, 2] } }),
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().status, 'completed');
+      const status = await app.inject({ method: 'GET', url: `/signal/${res.json().signal_id}/status` });
+      assert.equal(status.json().status, 'completed');
+      assert.equal(status.json().message, 'Validation successful');
+    });
+
+    test('a failing signal is retried through the broker, dead-lettered, and can be retried', async (t) => {
+      const namespace = uniqueNamespace();
+      cleanups.push(() =>
+        backend === 'nats' ? deleteNatsNamespace(namespace) : deleteRabbitNamespace(namespace),
+      );
+      let fail = true;
+      let runs = 0;
+      const flaky: SignalHandler = () => {
+        runs++;
+        if (fail) throw new Error('down');
+        return 'up again';
+      };
+      const system = await startSystem(
+        t,
+        { ...brokerConfig(backend, namespace), cbThreshold: 100 },
+        {
+          handlers: { flaky },
+        },
+      );
+      const { record } = await system.submit({ type: 'flaky' });
+      const dead = await system.waitFor(record.id, 15_000);
+      assert.equal(dead?.state, 'dead_lettered');
+      assert.equal(dead?.attempts, 3);
+      assert.equal(runs, 3);
+      await waitUntil(() => system.queue.dlqDepth() >= 1, 'the dead letter counted', 5_000);
+      fail = false;
+      await system.retry(record.id);
+      const done = await system.waitFor(record.id, 15_000);
+      assert.equal(done?.state, 'completed');
+      assert.equal(runs, 4);
+    });
+  });
+}
+
+describe('two instances on one NATS stream', () => {
+  test('share the work, process each signal once, and both answer its status', async (t) => {
+    const namespace = uniqueNamespace();
+    cleanups.push(() => deleteNatsNamespace(namespace));
+    const runs = new Map<string, number>();
+    const count: SignalHandler = async (signal, ctx) => {
+      runs.set(signal.id, (runs.get(signal.id) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 5));
+      return { message: 'counted', data: { worker: ctx.workerId } };
+    };
+    const config = { ...brokerConfig('nats', namespace), numWorkers: 2, heijunkaPool: 2, workerCards: 4 };
+    const a = await startSystem(t, config, { handlers: { count } });
+    const b = await startSystem(t, config, { handlers: { count } });
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) ids.push((await (i % 2 === 0 ? a : b).submit({ type: 'count' })).record.id);
+    await waitUntil(
+      async () => (await Promise.all(ids.map((id) => a.status(id)))).every((r) => r.state === 'completed'),
+      'every signal completed',
+      30_000,
+    );
+    for (const id of ids) {
+      assert.equal(runs.get(id), 1, `signal ${id} ran once`);
+      assert.equal((await b.status(id)).state, 'completed', 'readable from the other instance');
+    }
+    const processedA = a.heijunka().workers.reduce((n, w) => n + w.processed, 0);
+    const processedB = b.heijunka().workers.reduce((n, w) => n + w.processed, 0);
+    assert.equal(processedA + processedB, 200);
+    assert.ok(processedA > 0 && processedB > 0, `both took work: ${processedA} and ${processedB}`);
+  });
+});

@@ -49,6 +49,7 @@ export function createBackends(
             url: config.natsUrl,
             name: `${config.appName} (${config.brokerNamespace})`,
             requestTimeoutMs: 5_000,
+            publishTimeoutMs: config.publishTimeoutMs,
           },
           logger,
         )

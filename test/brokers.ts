@@ -55,7 +55,10 @@ export async function openNatsQueue(
   url = NATS_URL,
 ): Promise<NatsQueueHandle> {
   const logger = silentLogger();
-  const broker = new NatsBroker({ url, name: `test ${namespace}`, requestTimeoutMs: 5_000 }, logger);
+  const broker = new NatsBroker(
+    { url, name: `test ${namespace}`, requestTimeoutMs: 5_000, publishTimeoutMs: 2_000 },
+    logger,
+  );
   const queue = new NatsQueue(
     broker,
     {

@@ -139,16 +139,15 @@ export class NatsQueue implements KanbanQueue {
   }
 
   async publish(signal: WorkSignal): Promise<void> {
-    const js = this.#broker.js;
-    if (js === undefined) throw withoutStack(() => new QueueUnavailableError(`NATS: ${this.#broker.detail}`));
+    const publisher = this.#broker.publisher;
+    if (publisher === undefined) {
+      throw withoutStack(() => new QueueUnavailableError(`NATS: ${this.#broker.detail}`));
+    }
     const h = headers();
+    h.set('Nats-Msg-Id', messageIdOf(signal));
     h.set('traceparent', traceparentOf(signal));
     try {
-      await js.publish(this.#names.subject(signal.type), encodeSignal(signal), {
-        msgID: messageIdOf(signal),
-        headers: h,
-        timeout: this.#options.publishTimeoutMs,
-      });
+      await publisher.publish(this.#names.subject(signal.type), encodeSignal(signal), h);
     } catch (error) {
       if ((error as { code?: unknown }).code === MAXIMUM_MESSAGES_EXCEEDED) {
         this.#depth = this.capacity;

@@ -51,6 +51,8 @@ export class MemoryStatusStore implements StatusStore {
 
   async update(_record: SignalRecord): Promise<void> {}
 
+  note(_record: SignalRecord): void {}
+
   async delete(id: string): Promise<void> {
     const record = this.#records.get(id);
     if (record === undefined) return;

@@ -11,8 +11,13 @@ export interface StatusStore {
   start?(): Promise<void>;
   create(record: SignalRecord): Promise<void>;
   get(id: string): Promise<SignalRecord | undefined>;
-  /** Persists changes made to a record obtained from `get` or `create`. */
+  /** Persists changes made to a record obtained from `get` or `create`; durable once resolved. */
   update(record: SignalRecord): Promise<void>;
+  /**
+   * Records a passing state without waiting for it to be stored. Only for states a later `update`
+   * supersedes, whose loss is harmless ("processing").
+   */
+  note(record: SignalRecord): void;
   /** Forgets a record (used when a signal could not be enqueued after all). */
   delete(id: string): Promise<void>;
   /**

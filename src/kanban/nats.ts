@@ -382,12 +382,13 @@ export class NatsQueue implements KanbanQueue {
     const jsm = this.#broker.jsm;
     if (jsm === undefined || this.#closed) return;
     try {
-      const [stream, dlq, consumer] = await Promise.all([
-        jsm.streams.info(this.#names.stream),
+      const [dlq, consumer] = await Promise.all([
         jsm.streams.info(this.#names.dlqStream),
         jsm.consumers.info(this.#names.stream, this.#names.consumer),
       ]);
-      this.#depth = stream.state.messages;
+      // Not yet delivered, plus delivered and not settled (in work or waiting for a retry): all
+      // that the work-queue stream holds, which is what its max_msgs bounds.
+      this.#depth = consumer.num_pending + consumer.num_ack_pending;
       this.#dlqDepth = dlq.state.messages;
       this.#ackPending = consumer.num_ack_pending;
       const stalled = consumer.num_ack_pending >= this.#options.maxAckPending;

@@ -5,7 +5,9 @@ import { buildApp } from '../src/app.ts';
 import { resolveConfig, type TpsConfig } from '../src/config.ts';
 import { demoHandlers } from '../src/handlers/demo.ts';
 import type { SignalHandler } from '../src/handlers/registry.ts';
+import { newSignalId } from '../src/ids.ts';
 import { silentLogger } from '../src/logger.ts';
+import type { WorkSignal } from '../src/signal.ts';
 import { TpsSystem, type TpsSystemOptions } from '../src/system.ts';
 
 /** A valid configuration for tests: defaults, quiet logs, the given overrides. */
@@ -67,4 +69,20 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/** A valid signal, as the system would have accepted it, with any field overridden. */
+export function testSignal(overrides: Partial<WorkSignal> = {}): WorkSignal {
+  return {
+    id: newSignalId(),
+    type: 'validate',
+    priority: 3,
+    payload: {},
+    timeoutMs: 1_000,
+    acceptedAt: Date.now(),
+    traceId: 'a'.repeat(32),
+    parentSpanId: 'b'.repeat(16),
+    epoch: 0,
+    ...overrides,
+  };
 }

@@ -11,10 +11,9 @@ import {
   UnknownSignalTypeError,
 } from '../src/errors.ts';
 import type { SignalHandler } from '../src/handlers/registry.ts';
-import { newSignalId } from '../src/ids.ts';
-import { newRecord, type WorkSignal } from '../src/signal.ts';
+import { newRecord } from '../src/signal.ts';
 import { createTpsSystem } from '../src/system.ts';
-import { deferred, startSystem, testConfig, waitUntil } from './helpers.ts';
+import { deferred, startSystem, testConfig, testSignal, waitUntil } from './helpers.ts';
 
 const ok: SignalHandler = () => 'done';
 
@@ -326,17 +325,7 @@ describe('signal pipeline', () => {
   test('a replayed key whose signal was recorded but never enqueued gets it enqueued', async (t) => {
     const system = await startSystem(t, {}, { handlers: { ok } });
     // What a process that died between recording a signal and enqueueing it leaves behind.
-    const signal: WorkSignal = {
-      id: newSignalId(),
-      type: 'ok',
-      priority: 3,
-      payload: {},
-      timeoutMs: 1_000,
-      acceptedAt: Date.now(),
-      traceId: 'a'.repeat(32),
-      parentSpanId: 'b'.repeat(16),
-      epoch: 0,
-    };
+    const signal = testSignal({ type: 'ok' });
     await system.store.claimIdempotencyKey('k-orphan', signal.id);
     await system.store.create(newRecord(signal, 3, 'k-orphan'));
     const replay = await system.submit({ type: 'ok', idempotencyKey: 'k-orphan' });

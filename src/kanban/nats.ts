@@ -15,9 +15,9 @@ import { KanbanFullError, QueueUnavailableError, withoutStack } from '../errors.
 import type { Logger } from '../logger.ts';
 import type { WorkSignal } from '../signal.ts';
 import { decodeSignal, encodeSignal, messageIdOf, traceparentOf } from './codec.ts';
+import { HandOff } from './hand-off.ts';
 import type { NatsBroker } from './nats-connection.ts';
 import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
-import { Ring } from './ring.ts';
 
 export interface NatsQueueOptions {
   /** Prefix of every stream, subject and consumer name, so deployments (and tests) never mix. */
@@ -40,15 +40,6 @@ interface NatsDelivery extends Delivery {
   touchedAt: number;
 }
 
-interface Waiter {
-  readonly max: number;
-  readonly resolve: (deliveries: Delivery[]) => void;
-  readonly abort: AbortSignal;
-  readonly onAbort: () => void;
-  done: boolean;
-}
-
-const NO_DELIVERIES: Delivery[] = [];
 const FETCH_EXPIRES_MS = 5_000;
 const REFRESH_EVERY_MS = 500;
 const NANOS_PER_MS = 1_000_000;
@@ -86,13 +77,10 @@ export class NatsQueue implements KanbanQueue {
   readonly #logger: Logger;
   readonly #options: NatsQueueOptions;
   readonly #names: ReturnType<typeof natsNames>;
-  readonly #ready = new Ring<NatsDelivery>();
-  readonly #waiters = new Ring<Waiter>();
+  readonly #ready = new HandOff<NatsDelivery>(() => this.#topUp());
   readonly #fetches = new Set<ConsumerMessages>();
   readonly #held = new Set<NatsDelivery>();
   #consumer: Consumer | undefined;
-  /** Sum of `max` over the waiters not yet served. */
-  #wanted = 0;
   /** Messages asked for in open fetches and not received yet. */
   #requested = 0;
   #depth = 0;
@@ -113,6 +101,7 @@ export class NatsQueue implements KanbanQueue {
 
   async start(): Promise<void> {
     this.#closed = false;
+    this.#ready.open();
     await this.#broker.whenReady((js, jsm) => this.#declare(js, jsm));
     this.#unsubscribe = this.#broker.onReadiness((ready) => {
       if (ready) this.#topUp();
@@ -128,11 +117,10 @@ export class NatsQueue implements KanbanQueue {
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
     this.#unsubscribe?.();
-    for (let w = this.#waiters.shift(); w !== undefined; w = this.#waiters.shift())
-      this.#settle(w, NO_DELIVERIES);
+    this.#ready.close();
     for (const f of this.#fetches) f.stop();
     // Hand back what was fetched but never given to a worker, so another instance takes it now.
-    for (let d = this.#ready.shift(); d !== undefined; d = this.#ready.shift()) {
+    for (const d of this.#ready.drain()) {
       this.#held.delete(d);
       d.msg.nak();
     }
@@ -161,21 +149,7 @@ export class NatsQueue implements KanbanQueue {
   }
 
   pull(max: number, abort: AbortSignal): Promise<Delivery[]> {
-    if (this.#closed || abort.aborted) return Promise.resolve(NO_DELIVERIES);
-    if (this.#ready.size > 0) return Promise.resolve(this.#take(max));
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        max,
-        resolve,
-        abort,
-        done: false,
-        onAbort: () => this.#settle(waiter, NO_DELIVERIES),
-      };
-      abort.addEventListener('abort', waiter.onAbort, { once: true });
-      this.#waiters.push(waiter);
-      this.#wanted += max;
-      this.#topUp();
-    });
+    return this.#ready.pull(max, abort);
   }
 
   async ack(delivery: Delivery): Promise<void> {
@@ -288,7 +262,7 @@ export class NatsQueue implements KanbanQueue {
   #topUp(): void {
     const consumer = this.#consumer;
     if (this.#closed || consumer === undefined || !this.#broker.ready) return;
-    const want = this.#wanted - this.#ready.size - this.#requested;
+    const want = this.#ready.wanted - this.#ready.size - this.#requested;
     if (want <= 0) return;
     this.#requested += want;
     void this.#fetch(consumer, want);
@@ -311,7 +285,7 @@ export class NatsQueue implements KanbanQueue {
       if (messages !== undefined) this.#fetches.delete(messages);
       this.#requested -= count - received;
     }
-    if (this.#waiters.size > 0) this.#topUp();
+    if (this.#ready.waiting) this.#topUp();
   }
 
   #receive(m: JsMsg): void {
@@ -327,29 +301,7 @@ export class NatsQueue implements KanbanQueue {
     }
     const d: NatsDelivery = { signal, attempt: m.info.deliveryCount, msg: m, touchedAt: performance.now() };
     this.#held.add(d);
-    for (let w = this.#waiters.shift(); w !== undefined; w = this.#waiters.shift()) {
-      if (w.done) continue;
-      this.#settle(w, [d]);
-      return;
-    }
-    this.#ready.push(d);
-  }
-
-  #take(max: number): Delivery[] {
-    const n = Math.min(max, this.#ready.size);
-    const out: NatsDelivery[] = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.#ready.shift() as NatsDelivery;
-    // Highest priority first among what was fetched; the sort is stable, so FIFO within one.
-    if (n > 1) out.sort((a, b) => a.signal.priority - b.signal.priority);
-    return out;
-  }
-
-  #settle(w: Waiter, deliveries: Delivery[]): void {
-    if (w.done) return;
-    w.done = true;
-    this.#wanted -= w.max;
-    w.abort.removeEventListener('abort', w.onAbort);
-    w.resolve(deliveries);
+    this.#ready.offer(d);
   }
 
   async #copyToDeadLetters(m: JsMsg, id: string, reason: string, attempts: number): Promise<void> {

@@ -4,8 +4,8 @@ import { KanbanFullError, QueueUnavailableError, withoutStack } from '../errors.
 import type { Logger } from '../logger.ts';
 import type { WorkSignal } from '../signal.ts';
 import { decodeSignal, encodeSignal, messageIdOf, traceparentOf } from './codec.ts';
+import { HandOff } from './hand-off.ts';
 import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
-import { Ring } from './ring.ts';
 
 export interface RabbitQueueOptions {
   readonly url: string;
@@ -26,15 +26,6 @@ interface RabbitDelivery extends Delivery {
   readonly channel: Channel;
 }
 
-interface Waiter {
-  readonly max: number;
-  readonly resolve: (deliveries: Delivery[]) => void;
-  readonly abort: AbortSignal;
-  readonly onAbort: () => void;
-  done: boolean;
-}
-
-const NO_DELIVERIES: Delivery[] = [];
 const REFRESH_EVERY_MS = 500;
 const ROUTING_KEY = 'signals';
 const ATTEMPT_HEADER = 'tps-attempt';
@@ -71,11 +62,8 @@ export class RabbitQueue implements KanbanQueue {
   readonly #options: RabbitQueueOptions;
   readonly #logger: Logger;
   readonly #names: ReturnType<typeof rabbitNames>;
-  readonly #lanes: [Ring<RabbitDelivery>, Ring<RabbitDelivery>, Ring<RabbitDelivery>, Ring<RabbitDelivery>] =
-    [new Ring(), new Ring(), new Ring(), new Ring()];
-  readonly #waiters = new Ring<Waiter>();
+  readonly #ready = new HandOff<RabbitDelivery>();
   readonly #tiers = new Set<number>();
-  #ready = 0;
   #connection: ChannelModel | undefined;
   #publisher: ConfirmChannel | undefined;
   #consumer: Channel | undefined;
@@ -103,6 +91,7 @@ export class RabbitQueue implements KanbanQueue {
   /** Starts connecting in the background; see `waitReady`. */
   async start(): Promise<void> {
     this.#closed = false;
+    this.#ready.open();
     this.#running ??= this.#run();
     this.#timer = setInterval(() => void this.#refresh(), REFRESH_EVERY_MS);
     this.#timer.unref();
@@ -120,8 +109,7 @@ export class RabbitQueue implements KanbanQueue {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    for (let w = this.#waiters.shift(); w !== undefined; w = this.#waiters.shift())
-      this.#settle(w, NO_DELIVERIES);
+    this.#ready.close();
     const connection = this.#connection;
     this.#setConnected(false, 'closed');
     // Closing the connection hands every unacknowledged delivery back to the broker.
@@ -148,19 +136,7 @@ export class RabbitQueue implements KanbanQueue {
   }
 
   pull(max: number, abort: AbortSignal): Promise<Delivery[]> {
-    if (this.#closed || abort.aborted) return Promise.resolve(NO_DELIVERIES);
-    if (this.#ready > 0) return Promise.resolve(this.#take(max));
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        max,
-        resolve,
-        abort,
-        done: false,
-        onAbort: () => this.#settle(waiter, NO_DELIVERIES),
-      };
-      abort.addEventListener('abort', waiter.onAbort, { once: true });
-      this.#waiters.push(waiter);
-    });
+    return this.#ready.pull(max, abort);
   }
 
   async ack(delivery: Delivery): Promise<void> {
@@ -201,7 +177,7 @@ export class RabbitQueue implements KanbanQueue {
 
   /** Signals waiting: in the broker (main and retry queues) and here, prefetched for a worker. */
   depth(): number {
-    return this.#brokerWaiting + this.#ready;
+    return this.#brokerWaiting + this.#ready.size;
   }
 
   dlqDepth(): number {
@@ -363,32 +339,7 @@ export class RabbitQueue implements KanbanQueue {
     const redeliveries = Number(headers['x-delivery-count'] ?? 0);
     const d: RabbitDelivery = { signal, attempt: base + redeliveries, msg, channel };
     if (this.#brokerWaiting > 0) this.#brokerWaiting--;
-    for (let w = this.#waiters.shift(); w !== undefined; w = this.#waiters.shift()) {
-      if (w.done) continue;
-      this.#settle(w, [d]);
-      return;
-    }
-    (this.#lanes[signal.priority - 1] as Ring<RabbitDelivery>).push(d);
-    this.#ready++;
-  }
-
-  #take(max: number): Delivery[] {
-    const n = Math.min(max, this.#ready);
-    const out = new Array<Delivery>(n);
-    let i = 0;
-    for (const lane of this.#lanes) {
-      while (i < n && lane.size > 0) out[i++] = lane.shift() as RabbitDelivery;
-      if (i === n) break;
-    }
-    this.#ready -= n;
-    return out;
-  }
-
-  #settle(w: Waiter, deliveries: Delivery[]): void {
-    if (w.done) return;
-    w.done = true;
-    w.abort.removeEventListener('abort', w.onAbort);
-    w.resolve(deliveries);
+    this.#ready.offer(d);
   }
 
   /** Settles on the delivery's own channel; if that channel is gone, the broker redelivers it. */
@@ -403,8 +354,7 @@ export class RabbitQueue implements KanbanQueue {
 
   /** After a lost connection: deliveries not yet handed out are void (the broker redelivers them). */
   #dropLocal(): void {
-    for (const lane of this.#lanes) while (lane.size > 0) lane.shift();
-    this.#ready = 0;
+    this.#ready.drain();
     this.#consumer = undefined;
     this.#publisher = undefined;
     this.#admin = undefined;

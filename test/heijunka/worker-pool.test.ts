@@ -6,20 +6,10 @@ import { MemoryQueue } from '../../src/kanban/memory.ts';
 import type { Delivery } from '../../src/kanban/queue.ts';
 import type { WorkSignal } from '../../src/signal.ts';
 import { Supervisor } from '../../src/supervision.ts';
-import { deferred, waitUntil } from '../helpers.ts';
+import { deferred, testSignal, waitUntil } from '../helpers.ts';
 
 function signal(id: string): WorkSignal {
-  return {
-    id,
-    type: 'validate',
-    priority: 3,
-    payload: {},
-    timeoutMs: 1000,
-    acceptedAt: 0,
-    traceId: 'a'.repeat(32),
-    parentSpanId: 'b'.repeat(16),
-    epoch: 0,
-  };
+  return testSignal({ id, acceptedAt: 0 });
 }
 
 /** A queue whose first `failures` pulls throw, as a broken connection would. */

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KanbanFullError } from '../../src/errors.ts';
-import { newSignalId } from '../../src/ids.ts';
 import type { Delivery, KanbanQueue } from '../../src/kanban/queue.ts';
 import type { Priority, WorkSignal } from '../../src/signal.ts';
-import { waitUntil } from '../helpers.ts';
+import { testSignal, waitUntil } from '../helpers.ts';
 
 /** What a driver promises beyond the common contract. */
 export interface DriverTraits {
@@ -30,17 +29,7 @@ export interface DriverUnderTest {
 export type DriverFactory = (capacity: number) => Promise<DriverUnderTest>;
 
 export function signal(priority: Priority = 3, payload: Record<string, unknown> = {}): WorkSignal {
-  return {
-    id: newSignalId(),
-    type: 'contract',
-    priority,
-    payload,
-    timeoutMs: 5_000,
-    acceptedAt: Date.now(),
-    traceId: 'a'.repeat(32),
-    parentSpanId: 'b'.repeat(16),
-    epoch: 0,
-  };
+  return testSignal({ type: 'contract', priority, payload, timeoutMs: 5_000 });
 }
 
 /** Pulls until `count` deliveries came, or fails after `timeoutMs`. */

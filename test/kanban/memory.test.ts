@@ -4,20 +4,11 @@ import { KanbanFullError } from '../../src/errors.ts';
 import { MemoryQueue } from '../../src/kanban/memory.ts';
 import { Ring } from '../../src/kanban/ring.ts';
 import type { Priority, WorkSignal } from '../../src/signal.ts';
+import { testSignal } from '../helpers.ts';
 
 let n = 0;
 function signal(priority: Priority = 3, id = `s${++n}`): WorkSignal {
-  return {
-    id,
-    type: 'validate',
-    priority,
-    payload: {},
-    timeoutMs: 1000,
-    acceptedAt: 0,
-    traceId: 'a'.repeat(32),
-    parentSpanId: 'b'.repeat(16),
-    epoch: 0,
-  };
+  return testSignal({ id, priority, acceptedAt: 0 });
 }
 
 const never = new AbortController().signal;

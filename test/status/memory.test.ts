@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FakeClock } from '../../src/clock.ts';
-import { newRecord, type SignalState, type WorkSignal } from '../../src/signal.ts';
+import { newRecord, type SignalState } from '../../src/signal.ts';
 import { MemoryStatusStore } from '../../src/status/memory.ts';
+import { testSignal } from '../helpers.ts';
 
 function record(clock: FakeClock, id: string, state: SignalState = 'queued', key?: string) {
-  const signal: WorkSignal = {
-    id,
-    type: 'validate',
-    priority: 3,
-    payload: {},
-    timeoutMs: 1000,
-    acceptedAt: clock.wallNow(),
-    traceId: 'a'.repeat(32),
-    parentSpanId: 'b'.repeat(16),
-    epoch: 0,
-  };
+  const signal = testSignal({ id, acceptedAt: clock.wallNow() });
   const r = newRecord(signal, 3, key);
   r.state = state;
   if (state === 'completed' || state === 'dead_lettered') r.finishedAt = clock.wallNow();

@@ -46,6 +46,9 @@ export interface TpsConfig {
   readonly natsUrl: string;
   readonly rabbitmqUrl: string;
   readonly jaegerEndpoint: string;
+  readonly otlpEndpoint: string;
+  readonly traceSampleRatio: number;
+  readonly sloTargetMs: number;
   readonly authEnabled: boolean;
   readonly authToken: string;
   readonly sslEnabled: boolean;
@@ -76,6 +79,11 @@ function int(min: number, max: number) {
     const n = Number(raw);
     return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
   };
+}
+
+function fraction(raw: string): number | undefined {
+  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(raw)) return undefined;
+  return Number(raw);
 }
 
 function bool(raw: string): boolean | undefined {
@@ -348,7 +356,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'metricsPort',
     default: 9090,
     accepts: portAccepts,
-    doc: 'Port reserved for the Prometheus exposition; validated and shown in /info, nothing listens on it yet.',
+    doc: 'Prometheus exposition (`GET /metrics`, text format) on its own port.',
     parse: port,
   }),
   variable({
@@ -369,12 +377,36 @@ export const VARIABLES: readonly Variable[] = [
     secret: true,
   }),
   variable({
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    key: 'otlpEndpoint',
+    default: '',
+    accepts: 'an http:// or https:// URL, or empty',
+    doc: 'OpenTelemetry collector (OTLP over HTTP; traces go to <endpoint>/v1/traces). Empty (and no JAEGER_ENDPOINT): trace ids are still assigned and returned, nothing is exported.',
+    parse: url(['http:', 'https:'], true),
+  }),
+  variable({
     env: 'JAEGER_ENDPOINT',
     key: 'jaegerEndpoint',
     default: '',
     accepts: 'an http:// or https:// URL, or empty',
-    doc: 'Trace collector (OTLP over HTTP); validated and shown in /info. Spans are not exported yet: trace ids are assigned and returned.',
+    doc: 'The seed’s name for the trace collector: used as OTEL_EXPORTER_OTLP_ENDPOINT when that is empty (Jaeger takes OTLP).',
     parse: url(['http:', 'https:'], true),
+  }),
+  variable({
+    env: 'TPS_TRACE_SAMPLE_RATIO',
+    key: 'traceSampleRatio',
+    default: 1,
+    accepts: 'a number from 0 to 1',
+    doc: 'Share of new traces recorded and exported; a caller’s sampling decision (traceparent) is followed.',
+    parse: fraction,
+  }),
+  variable({
+    env: 'TPS_SLO_TARGET_MS',
+    key: 'sloTargetMs',
+    default: 200,
+    accepts: 'an integer number of milliseconds from 1 to 3600000',
+    doc: 'Kaizen’s SLO: a signal meets it when it finishes within this long of being accepted.',
+    parse: int(1, 3_600_000),
   }),
   variable({
     env: 'APP_NAME',

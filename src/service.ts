@@ -1,9 +1,11 @@
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { loadConfig, type TpsConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { demoHandlers } from './handlers/demo.ts';
 import type { SignalHandler } from './handlers/registry.ts';
+import { startMetricsServer } from './http/metrics-server.ts';
 import { createLogger } from './logger.ts';
 import { TpsSystem } from './system.ts';
 
@@ -36,6 +38,7 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
   for (const [type, handler] of Object.entries(handlers)) system.registerHandler(type, handler);
 
   let app: FastifyInstance | undefined;
+  let metricsServer: Server | undefined;
   let stopping: Promise<void> | undefined;
 
   /**
@@ -48,6 +51,7 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
     logger.info({ reason }, 'shutting down');
     stopping = (async () => {
       const report = await system.stop();
+      metricsServer?.close();
       await app?.close();
       process.exit(failed || !report.drained ? 1 : 0);
     })();
@@ -69,7 +73,11 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
     await system.start();
     app = await buildApp(system);
     const address = await app.listen({ host: config.httpHost, port: config.httpPort });
-    logger.info({ address, environment: config.appEnvironment }, 'listening');
+    metricsServer = await startMetricsServer(system.exposition, config.httpHost, config.metricsPort, logger);
+    logger.info(
+      { address, metrics_port: config.metricsPort, environment: config.appEnvironment },
+      'listening',
+    );
   } catch (error) {
     logger.fatal({ err: error }, 'start-up failed');
     await system.stop(0);

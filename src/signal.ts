@@ -19,8 +19,10 @@ export interface WorkSignal {
   readonly acceptedAt: number;
   /** W3C trace id (32 hex digits) the signal belongs to. */
   readonly traceId: string;
-  /** Span id (16 hex digits) of the request that accepted the signal. */
+  /** Span id (16 hex digits) that the processing spans continue: the publish span. */
   readonly parentSpanId: string;
+  /** W3C trace flags (bit 0: sampled), so processing follows the caller's sampling decision. */
+  readonly traceFlags: number;
   /**
    * Bumped each time an operator retries the signal by hand. A delivery whose epoch is older
    * than the signal's record is stale and is dropped, so a manual retry never runs twice.

@@ -20,13 +20,16 @@ import { type HeijunkaSnapshot, WorkerPool } from './heijunka/worker-pool.ts';
 import { newSignalId } from './ids.ts';
 import type { CircuitState } from './jidoka/circuit-breaker.ts';
 import { Jidoka } from './jidoka/jidoka.ts';
+import { Exposition } from './kaizen/exposition.ts';
 import { Kaizen, type KaizenSnapshot } from './kaizen/metrics.ts';
 import type { Delivery, KanbanQueue } from './kanban/queue.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { isTerminal, newRecord, type Priority, type SignalRecord, type WorkSignal } from './signal.ts';
 import type { StatusStore } from './status/store.ts';
 import { type ComponentHealth, Supervisor } from './supervision.ts';
-import { startTrace, type TraceContext } from './tracing/trace-context.ts';
+import { type ParentRef, parseTraceparent } from './tracing/trace-context.ts';
+import { IdsOnlyTracer, refOf, SPAN_ERROR, SpanKind, type Tracer, type TraceSpan } from './tracing/tracer.ts';
+import { VERSION } from './version.ts';
 
 /** A request to process one signal. Only `type` is required. */
 export interface SubmitRequest {
@@ -36,6 +39,8 @@ export interface SubmitRequest {
   readonly timeoutMs?: number;
   /** The caller's W3C `traceparent`, continued when valid. */
   readonly traceparent?: string;
+  /** The span to continue (the HTTP request's); takes precedence over `traceparent`. */
+  readonly parent?: ParentRef;
   /** Resubmitting with the same key returns the signal first accepted with it. */
   readonly idempotencyKey?: string;
 }
@@ -44,7 +49,6 @@ export interface SubmitResult {
   readonly record: SignalRecord;
   /** True when the idempotency key named an existing signal and nothing new was enqueued. */
   readonly replayed: boolean;
-  readonly trace: TraceContext;
 }
 
 export type SystemState = 'created' | 'running' | 'draining' | 'stopped';
@@ -106,6 +110,8 @@ export class TpsSystem {
   readonly registry = new HandlerRegistry();
   readonly jidoka: Jidoka;
   readonly kaizen: Kaizen;
+  /** The Prometheus exposition of every principle's figures. */
+  readonly exposition: Exposition;
   readonly andon: Andon;
   readonly queue: KanbanQueue;
   readonly store: StatusStore;
@@ -114,6 +120,7 @@ export class TpsSystem {
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #backends: Backends;
+  #tracer: Tracer = new IdsOnlyTracer();
   readonly #running = new Set<Attempt>();
   readonly #waiters = new Map<string, ((record: SignalRecord) => void)[]>();
   /** Records now processing whose state a shared store has not been told yet (see #noteSlow). */
@@ -136,12 +143,24 @@ export class TpsSystem {
       { threshold: config.cbThreshold, openMs: config.cbTimeoutSecs * 1000 },
       this.#clock,
     );
-    this.kaizen = new Kaizen(this.#clock);
+    this.kaizen = new Kaizen(this.#clock, config.sloTargetMs);
     this.andon = new Andon(config.andonHistory, this.#clock);
     this.#backends = createBackends(config, this.logger, this.#clock, { queue: options.queue });
     this.queue = this.#backends.queue;
     this.store = this.#backends.store;
     this.supervisor = new Supervisor(this.#clock);
+    this.exposition = new Exposition(this.kaizen, () => ({
+      circuits: this.jidoka.snapshots(),
+      queueDepth: this.queue.depth(),
+      queueCapacity: this.queue.capacity,
+      dlqDepth: this.queue.dlqDepth(),
+      inFlight: this.pool.inFlight(),
+      workersAvailable: this.pool.running(),
+      brokerUp: this.queue.health().healthy,
+      andon: this.andon.board(),
+      andonAlerts: this.andon.alerts(),
+      heijunka: this.pool.snapshot(),
+    }));
     this.pool = new WorkerPool(
       this.queue,
       (delivery, workerId) => this.#process(delivery, workerId),
@@ -180,6 +199,11 @@ export class TpsSystem {
     return this.#state;
   }
 
+  /** Spans for every step of a signal; ids only until `start` finds an OTLP endpoint. */
+  get tracer(): Tracer {
+    return this.#tracer;
+  }
+
   /** Milliseconds since the system was created. */
   uptimeMs(): number {
     return this.#clock.now() - this.#startedAt;
@@ -192,11 +216,24 @@ export class TpsSystem {
   registerHandler(type: string, handler: SignalHandler): this {
     this.registry.register(type, handler);
     this.jidoka.breaker(type);
+    this.kaizen.addType(type);
     return this;
   }
 
   async start(): Promise<void> {
     if (this.#state !== 'created') throw new Error(`cannot start a system that is ${this.#state}`);
+    const endpoint = this.config.otlpEndpoint || this.config.jaegerEndpoint;
+    if (endpoint !== '') {
+      // Loaded only when used: without an endpoint the SDK costs nothing, not even memory.
+      const { OtelTracer } = await import('./tracing/otel.ts');
+      this.#tracer = new OtelTracer({
+        endpoint,
+        serviceName: this.config.appName,
+        serviceVersion: VERSION,
+        environment: this.config.appEnvironment,
+        sampleRatio: this.config.traceSampleRatio,
+      });
+    }
     await this.#backends.start();
     this.pool.start();
     this.#state = 'running';
@@ -244,80 +281,108 @@ export class TpsSystem {
         'timeout_ms',
       );
     }
-    const trace = startTrace(request.traceparent);
     const id = newSignalId();
     const key = request.idempotencyKey;
-
-    if (key !== undefined) {
-      const holder = await this.store.claimIdempotencyKey(key, id);
-      if (holder !== undefined) {
-        const existing = await this.store.get(holder);
-        if (existing !== undefined) {
-          if (existing.type !== type) {
-            throw new SignalConflictError(
-              `Idempotency-Key already used for a "${existing.type}" signal (${existing.id})`,
-            );
+    const tracer = this.#tracer;
+    const parent = request.parent ?? parseTraceparent(request.traceparent);
+    // A library call without a trace gets a root span, so admission and publishing share a trace.
+    const root = parent === undefined ? tracer.start('tps.submit', SpanKind.INTERNAL, undefined) : undefined;
+    const under = parent ?? refOf(root as TraceSpan);
+    try {
+      if (key !== undefined) {
+        const holder = await this.store.claimIdempotencyKey(key, id);
+        if (holder !== undefined) {
+          const existing = await this.store.get(holder);
+          if (existing !== undefined) {
+            if (existing.type !== type) {
+              throw new SignalConflictError(
+                `Idempotency-Key already used for a "${existing.type}" signal (${existing.id})`,
+              );
+            }
+            if (existing.state === 'queued' && existing.signal !== undefined) {
+              // The first request may have died between recording the signal and enqueueing it:
+              // enqueue again. Brokers de-duplicate by signal id; the status check before
+              // processing drops a second copy of a signal already finished.
+              await this.queue.publish(existing.signal);
+            }
+            return { record: existing, replayed: true };
           }
-          if (existing.state === 'queued' && existing.signal !== undefined) {
-            // The first request may have died between recording the signal and enqueueing it:
-            // enqueue again. Brokers de-duplicate by signal id; the status check before processing
-            // drops a second copy of a signal already finished.
-            await this.queue.publish(existing.signal);
-          }
-          return { record: existing, replayed: true, trace };
         }
       }
-    }
 
-    // Refuse early when the buffer is visibly full, before Jidoka hands out a probe and before any
-    // record is made; publish still has the last word (a broker can fill up in between).
-    if (this.queue.depth() >= this.queue.capacity) {
-      if (key !== undefined) await this.store.releaseIdempotencyKey(key);
-      this.kaizen.countRejected('queue_full');
-      throw withoutStack(() => new KanbanFullError(this.queue.capacity, 1000));
-    }
-    const retryAfterMs = this.jidoka.admit(type);
-    if (retryAfterMs > 0) {
-      if (key !== undefined) await this.store.releaseIdempotencyKey(key);
-      this.kaizen.countRejected('circuit_open');
-      const state = this.jidoka.breaker(type).state;
-      throw withoutStack(() => new CircuitOpenError(type, state, retryAfterMs));
-    }
+      // Refuse early when the buffer is visibly full, before Jidoka hands out a probe and before
+      // any record is made; publish still has the last word (a broker can fill up in between).
+      if (this.queue.depth() >= this.queue.capacity) {
+        if (key !== undefined) await this.store.releaseIdempotencyKey(key);
+        this.kaizen.countRejected('queue_full');
+        throw withoutStack(() => new KanbanFullError(this.queue.capacity, 1000));
+      }
+      const admit = tracer.start('jidoka.admit', SpanKind.INTERNAL, under, { 'tps.signal.type': type });
+      const retryAfterMs = this.jidoka.admit(type);
+      if (retryAfterMs > 0) {
+        const state = this.jidoka.breaker(type).state;
+        admit.setAttribute('tps.outcome', 'rejected');
+        admit.setStatus({ code: SPAN_ERROR, message: `circuit ${state}` });
+        admit.end();
+        if (key !== undefined) await this.store.releaseIdempotencyKey(key);
+        this.kaizen.countRejected('circuit_open');
+        throw withoutStack(() => new CircuitOpenError(type, state, retryAfterMs));
+      }
+      admit.setAttribute('tps.outcome', 'admitted');
+      admit.end();
 
-    const signal: WorkSignal = {
-      id,
-      type,
-      priority,
-      payload: request.payload ?? NO_PAYLOAD,
-      timeoutMs,
-      acceptedAt: this.#clock.wallNow(),
-      traceId: trace.traceId,
-      parentSpanId: trace.spanId,
-      epoch: 0,
-    };
-    const record = newRecord(signal, this.config.maxAttempts, key);
-    // Record and enqueue together, the record first: in memory it is there before any worker can
-    // see the signal; on a broker both go out on one connection in that order. A worker that finds
-    // no record rebuilds it from the signal, so a failed record write loses nothing.
-    const [created, published] = await Promise.allSettled([
-      this.store.create(record),
-      this.queue.publish(signal),
-    ]);
-    if (published.status === 'rejected') {
-      this.jidoka.breaker(type).releaseProbe();
-      await this.store.delete(id).catch(() => undefined);
-      if (key !== undefined) await this.store.releaseIdempotencyKey(key).catch(() => undefined);
-      this.kaizen.countRejected(published.reason instanceof KanbanFullError ? 'queue_full' : 'not_accepting');
-      throw published.reason;
+      const publish = tracer.start('kanban.publish', SpanKind.PRODUCER, under, {
+        'tps.signal.id': id,
+        'tps.signal.type': type,
+        'tps.signal.priority': priority,
+        'messaging.system': this.queue.backend,
+        'messaging.operation.type': 'send',
+      });
+      const pc = publish.spanContext();
+      const signal: WorkSignal = {
+        id,
+        type,
+        priority,
+        payload: request.payload ?? NO_PAYLOAD,
+        timeoutMs,
+        acceptedAt: this.#clock.wallNow(),
+        // The consumer's spans continue the publish span, through the queue.
+        traceId: pc.traceId,
+        parentSpanId: pc.spanId,
+        traceFlags: pc.traceFlags,
+        epoch: 0,
+      };
+      const record = newRecord(signal, this.config.maxAttempts, key);
+      // Record and enqueue together, the record first: in memory it is there before any worker
+      // can see the signal; on a broker both go out on one connection in that order. A worker that
+      // finds no record rebuilds it from the signal, so a failed record write loses nothing.
+      const [created, published] = await Promise.allSettled([
+        this.store.create(record),
+        this.queue.publish(signal),
+      ]);
+      if (published.status === 'rejected') {
+        publish.setStatus({ code: SPAN_ERROR, message: String((published.reason as Error).message) });
+        publish.end();
+        this.jidoka.breaker(type).releaseProbe();
+        await this.store.delete(id).catch(() => undefined);
+        if (key !== undefined) await this.store.releaseIdempotencyKey(key).catch(() => undefined);
+        this.kaizen.countRejected(
+          published.reason instanceof KanbanFullError ? 'queue_full' : 'not_accepting',
+        );
+        throw published.reason;
+      }
+      publish.end();
+      if (created.status === 'rejected') {
+        this.logger.warn(
+          { err: created.reason, signal_id: id, trace_id: signal.traceId, span_id: pc.spanId },
+          'status record not written; the worker will rebuild it',
+        );
+      }
+      this.kaizen.countAccepted(type);
+      return { record, replayed: false };
+    } finally {
+      root?.end();
     }
-    if (created.status === 'rejected') {
-      this.logger.warn(
-        { err: created.reason, signal_id: id },
-        'status record not written; the worker will rebuild it',
-      );
-    }
-    this.kaizen.countAccepted();
-    return { record, replayed: false, trace };
   }
 
   /** @throws {SignalNotFoundError} */
@@ -504,6 +569,7 @@ export class TpsSystem {
     }
     this.#waiters.clear();
     await this.#backends.close();
+    await this.#tracer.shutdown();
     this.#state = 'stopped';
     const report = { drained: remaining === 0, remaining };
     if (report.drained) this.logger.info(report, 'tps system stopped; every accepted signal settled');
@@ -528,7 +594,7 @@ export class TpsSystem {
       p99Ms: this.kaizen.p99LatencyLastMinute(),
       workersTotal: this.pool.size,
       workersRunning: this.pool.running(),
-      tracingDetail: 'W3C trace id on every signal',
+      tracing: this.#tracer.status(),
     };
   }
 
@@ -547,6 +613,24 @@ export class TpsSystem {
 
   async #process(delivery: Delivery, workerId: string): Promise<void> {
     const signal = delivery.signal;
+    const tracer = this.#tracer;
+    // The trace continues from the publish span, carried in the signal (in broker headers too).
+    const consume = tracer.start(
+      'kanban.consume',
+      SpanKind.CONSUMER,
+      { traceId: signal.traceId, spanId: signal.parentSpanId, sampled: (signal.traceFlags & 1) === 1 },
+      {
+        'tps.signal.id': signal.id,
+        'tps.signal.type': signal.type,
+        'tps.signal.priority': signal.priority,
+        'tps.attempt': delivery.attempt,
+        'tps.worker.id': workerId,
+        'messaging.system': this.queue.backend,
+        'messaging.operation.type': 'process',
+      },
+    );
+    const spanId = consume.spanContext().spanId;
+    let outcomeLabel = 'error';
     try {
       // A shared store costs a round trip per read. A first delivery of a never-retried signal
       // cannot be stale or finished (publishes are de-duplicated), so it needs no read.
@@ -561,16 +645,19 @@ export class TpsSystem {
       }
       if (record.epoch !== signal.epoch || isTerminal(record.state)) {
         // Superseded by a manual retry, or already settled: settle this copy without running it.
-        await this.queue.ack(delivery);
+        outcomeLabel = 'skipped';
+        await this.#traced(consume, 'kanban.ack', () => this.queue.ack(delivery));
         return;
       }
       if (delivery.attempt > record.maxAttempts) {
         // Redelivered past its attempts without an outcome (crashes or stalls): do not run it again.
-        await this.#deadLetter(delivery, record, `no outcome after ${delivery.attempt - 1} deliveries`, 0);
+        outcomeLabel = 'dead_lettered';
+        const reason = `no outcome after ${delivery.attempt - 1} deliveries`;
+        await this.#deadLetter(delivery, record, reason, 0, consume);
         return;
       }
       const startedAt = this.#clock.wallNow();
-      if (delivery.attempt === 1) this.kaizen.recordWait(startedAt - signal.acceptedAt);
+      if (delivery.attempt === 1) this.kaizen.recordWait(signal.type, startedAt - signal.acceptedAt);
       record.state = 'processing';
       record.attempts = delivery.attempt;
       record.startedAt = startedAt;
@@ -586,6 +673,11 @@ export class TpsSystem {
       await undefined;
 
       const handler = this.registry.get(signal.type);
+      const handlerSpan = tracer.exporting
+        ? tracer.start(`handler.${signal.type}`, SpanKind.INTERNAL, refOf(consume), {
+            'tps.attempt': delivery.attempt,
+          })
+        : undefined;
       const t0 = this.#clock.now();
       const outcome: RunOutcome =
         handler === undefined
@@ -600,6 +692,11 @@ export class TpsSystem {
       const processingMs = this.#clock.now() - t0;
       const finishedAt = this.#clock.wallNow();
       record.durationMs = processingMs;
+      if (handlerSpan !== undefined) {
+        handlerSpan.setAttribute('tps.outcome', outcome.ok ? 'ok' : 'failed');
+        if (!outcome.ok) handlerSpan.setStatus({ code: SPAN_ERROR, message: errorText(outcome.error) });
+        handlerSpan.end();
+      }
 
       if (outcome.ok) {
         this.jidoka.recordSuccess(signal.type);
@@ -610,13 +707,15 @@ export class TpsSystem {
         record.error = undefined;
         record.signal = undefined;
         await this.store.update(record);
-        await this.queue.ack(delivery);
-        this.kaizen.recordFinished(true, processingMs, finishedAt - signal.acceptedAt);
+        await this.#traced(consume, 'kanban.ack', () => this.queue.ack(delivery));
+        outcomeLabel = 'completed';
+        this.kaizen.recordFinished(signal.type, true, processingMs, finishedAt - signal.acceptedAt);
         if (this.logger.isLevelEnabled('debug')) {
           this.logger.debug(
             {
               signal_id: signal.id,
               trace_id: signal.traceId,
+              span_id: spanId,
               signal_type: signal.type,
               worker_id: workerId,
               attempts: delivery.attempt,
@@ -635,6 +734,7 @@ export class TpsSystem {
       const log = {
         signal_id: signal.id,
         trace_id: signal.traceId,
+        span_id: spanId,
         signal_type: signal.type,
         worker_id: workerId,
         attempts: delivery.attempt,
@@ -642,7 +742,8 @@ export class TpsSystem {
         error: record.error,
       };
       if (outcome.error instanceof PermanentError || delivery.attempt >= record.maxAttempts) {
-        await this.#deadLetter(delivery, record, record.error, processingMs);
+        outcomeLabel = 'dead_lettered';
+        await this.#deadLetter(delivery, record, record.error, processingMs, consume);
         this.logger.warn({ ...log, outcome: 'dead_lettered' }, 'signal dead-lettered');
         return;
       }
@@ -650,22 +751,47 @@ export class TpsSystem {
       record.state = 'failed';
       record.nextAttemptAt = finishedAt + delayMs;
       await this.store.update(record);
-      await this.queue.nak(delivery, delayMs);
-      this.kaizen.countRetry();
+      await this.#traced(consume, 'kanban.nak', () => this.queue.nak(delivery, delayMs));
+      outcomeLabel = 'retrying';
+      this.kaizen.countRetry(signal.type);
       if (this.logger.isLevelEnabled('debug')) {
         this.logger.debug({ ...log, outcome: 'retrying', retry_in_ms: delayMs }, 'signal attempt failed');
       }
     } catch (error) {
       // A fault of the store or the queue, not of the handler: hand the signal back, never drop it.
+      consume.setStatus({ code: SPAN_ERROR, message: errorText(error) });
       this.logger.error(
-        { err: error, signal_id: signal.id, trace_id: signal.traceId },
+        { err: error, signal_id: signal.id, trace_id: signal.traceId, span_id: spanId },
         'processing failed outside the handler; redelivering',
       );
       try {
         await this.queue.nak(delivery, this.#backoffMs(delivery.attempt));
       } catch (nakError) {
-        this.logger.error({ err: nakError, signal_id: signal.id }, 'could not hand the signal back');
+        this.logger.error(
+          { err: nakError, signal_id: signal.id, trace_id: signal.traceId, span_id: spanId },
+          'could not hand the signal back',
+        );
       }
+    } finally {
+      consume.setAttribute('tps.outcome', outcomeLabel);
+      consume.end();
+    }
+  }
+
+  /** Settles a delivery, in a child span of `parent` when spans are exported. */
+  async #traced(parent: TraceSpan, name: string, settle: () => Promise<void>): Promise<void> {
+    if (!this.#tracer.exporting) {
+      await settle();
+      return;
+    }
+    const span = this.#tracer.start(name, SpanKind.INTERNAL, refOf(parent));
+    try {
+      await settle();
+    } catch (error) {
+      span.setStatus({ code: SPAN_ERROR, message: errorText(error) });
+      throw error;
+    } finally {
+      span.end();
     }
   }
 
@@ -674,14 +800,20 @@ export class TpsSystem {
     record: SignalRecord,
     error: string,
     processingMs: number,
+    span: TraceSpan,
   ): Promise<void> {
     const finishedAt = this.#clock.wallNow();
     record.state = 'dead_lettered';
     record.error = error;
     record.finishedAt = finishedAt;
     await this.store.update(record);
-    await this.queue.deadLetter(delivery, error);
-    this.kaizen.recordFinished(false, processingMs, finishedAt - delivery.signal.acceptedAt);
+    await this.#traced(span, 'kanban.dead_letter', () => this.queue.deadLetter(delivery, error));
+    this.kaizen.recordFinished(
+      delivery.signal.type,
+      false,
+      processingMs,
+      finishedAt - delivery.signal.acceptedAt,
+    );
     this.#settle(record);
     this.#evaluateAndonSoon();
   }

@@ -82,6 +82,7 @@ export function testSignal(overrides: Partial<WorkSignal> = {}): WorkSignal {
     acceptedAt: Date.now(),
     traceId: 'a'.repeat(32),
     parentSpanId: 'b'.repeat(16),
+    traceFlags: 1,
     epoch: 0,
     ...overrides,
   };

@@ -23,6 +23,8 @@ export interface Service {
   readonly child: ChildProcess;
   /** `http://127.0.0.1:<HTTP_PORT>` */
   readonly base: string;
+  /** Its METRICS_PORT (the Prometheus exposition). */
+  readonly metricsPort: number;
   /** Resolves once the process has exited and its output is fully read. */
   readonly exited: Promise<Exit>;
   stdout(): string;
@@ -129,6 +131,7 @@ export async function startService(t: TestContext, options: StartOptions = {}): 
   const service: Service = {
     child,
     base: `http://127.0.0.1:${httpPort}`,
+    metricsPort,
     exited,
     stdout: () => out,
     stderr: () => err,

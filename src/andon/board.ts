@@ -19,7 +19,7 @@ export interface AndonReadings {
   readonly p99Ms: number;
   readonly workersTotal: number;
   readonly workersRunning: number;
-  readonly tracingDetail: string;
+  readonly tracing: { readonly healthy: boolean; readonly detail: string };
 }
 
 export interface AndonThresholds {
@@ -110,7 +110,10 @@ export function computeLights(r: AndonReadings, t: AndonThresholds): Record<Prin
     };
   }
 
-  return { jidoka, kanban, andon, kaizen, heijunka, tracing: green(r.tracingDetail) };
+  const tracing: Light = r.tracing.healthy
+    ? green(r.tracing.detail)
+    : { level: 'YELLOW', reason: r.tracing.detail };
+  return { jidoka, kanban, andon, kaizen, heijunka, tracing };
 }
 
 /**
@@ -123,6 +126,8 @@ export class Andon {
   readonly #clock: Clock;
   readonly #history: AndonChange[] = [];
   readonly #listeners = new Set<(change: AndonChange) => void>();
+  /** Level changes since start, by principle (or overall) and the level changed to. */
+  readonly #alerts = new Map<string, number>();
   #lights: Record<Principle, Light>;
   #overall: Light = green('all principles green');
 
@@ -158,6 +163,14 @@ export class Andon {
     return { overall: this.#overall.level, principles: { ...this.#lights }, history: [...this.#history] };
   }
 
+  /** Level changes since start, as [principle, level, count]. */
+  alerts(): [Principle | 'overall', Level, number][] {
+    return [...this.#alerts].map(([key, n]) => {
+      const [principle, level] = key.split('|') as [Principle | 'overall', Level];
+      return [principle, level, n];
+    });
+  }
+
   onChange(listener: (change: AndonChange) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -172,6 +185,8 @@ export class Andon {
       reason: light.reason,
     };
     this.#history.push(change);
+    const key = `${principle}|${light.level}`;
+    this.#alerts.set(key, (this.#alerts.get(key) ?? 0) + 1);
     if (this.#history.length > this.#historySize) this.#history.shift();
     for (const listener of this.#listeners) listener(change);
   }

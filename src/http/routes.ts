@@ -4,6 +4,8 @@ import { publicConfig } from '../config.ts';
 import { InvalidSignalError } from '../errors.ts';
 import type { SignalRecord } from '../signal.ts';
 import type { TpsSystem } from '../system.ts';
+import { parseTraceparent } from '../tracing/trace-context.ts';
+import { refOf, SPAN_ERROR, SpanKind } from '../tracing/tracer.ts';
 import { homePage } from './page.ts';
 import {
   Accepted,
@@ -86,6 +88,19 @@ export function preferWait(header: string | string[] | undefined): number | unde
   return match === null ? undefined : Number(match[1]);
 }
 
+/**
+ * True when the client asks for the Prometheus text format (as a Prometheus scraper does) rather
+ * than JSON: an Accept naming text/plain or OpenMetrics and not JSON.
+ */
+export function wantsPrometheusText(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  const a = accept.toLowerCase();
+  return (
+    (a.includes('text/plain') || a.includes('application/openmetrics-text')) &&
+    !a.includes('application/json')
+  );
+}
+
 function idempotencyKey(request: FastifyRequest): string | undefined {
   const raw = request.headers['idempotency-key'];
   if (raw === undefined) return undefined;
@@ -122,34 +137,51 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
     },
     async (request, reply) => {
       const body = request.body;
-      const result = await system.submit({
-        type: body.signal_type,
-        priority: body.priority as 1 | 2 | 3 | 4 | undefined,
-        payload: body.payload,
-        timeoutMs: body.timeout_ms,
-        traceparent: request.headers.traceparent as string | undefined,
-        idempotencyKey: idempotencyKey(request),
-      });
-      let record = result.record;
-      const url = statusUrl(record.id);
-      reply.header('location', url);
-      if (result.replayed) reply.header('idempotent-replayed', 'true');
-      const wait = preferWait(request.headers.prefer);
-      if (wait !== undefined) {
-        record = (await system.waitFor(record.id, Math.min(wait * 1000, maxWaitMs))) ?? record;
-        if (record.state === 'completed' || record.state === 'dead_lettered') {
-          reply.header('preference-applied', `wait=${wait}`);
-          return reply.code(200).send(processedBody(record));
+      const span = system.tracer.start(
+        'POST /signal',
+        SpanKind.SERVER,
+        parseTraceparent(request.headers.traceparent as string | undefined),
+        { 'http.request.method': 'POST', 'http.route': '/signal' },
+      );
+      try {
+        const result = await system.submit({
+          type: body.signal_type,
+          priority: body.priority as 1 | 2 | 3 | 4 | undefined,
+          payload: body.payload,
+          timeoutMs: body.timeout_ms,
+          parent: refOf(span),
+          idempotencyKey: idempotencyKey(request),
+        });
+        let record = result.record;
+        span.setAttribute('tps.signal.id', record.id);
+        const url = statusUrl(record.id);
+        reply.header('location', url);
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        const wait = preferWait(request.headers.prefer);
+        if (wait !== undefined) {
+          record = (await system.waitFor(record.id, Math.min(wait * 1000, maxWaitMs))) ?? record;
+          if (record.state === 'completed' || record.state === 'dead_lettered') {
+            reply.header('preference-applied', `wait=${wait}`);
+            span.setAttribute('http.response.status_code', 200);
+            return reply.code(200).send(processedBody(record));
+          }
         }
+        span.setAttribute('http.response.status_code', 202);
+        return reply.code(202).send({
+          success: true,
+          signal_id: record.id,
+          trace_id: record.traceId,
+          // A new signal is reported as accepted; a replay reports where the original is now.
+          status: result.replayed ? record.state : 'queued',
+          status_url: url,
+        });
+      } catch (error) {
+        span.setStatus({ code: SPAN_ERROR, message: (error as Error).message });
+        span.setAttribute('error.type', (error as { code?: string }).code ?? 'internal_error');
+        throw error;
+      } finally {
+        span.end();
       }
-      return reply.code(202).send({
-        success: true,
-        signal_id: record.id,
-        trace_id: record.traceId,
-        // A new signal is reported as accepted; a replay reports where the original is now.
-        status: result.replayed ? record.state : 'queued',
-        status_url: url,
-      });
     },
   );
 
@@ -213,8 +245,26 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Kaizen metrics', response: { 200: Metrics } } }, async () =>
-    system.metrics(),
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Kaizen metrics: JSON, or the Prometheus text format when the Accept header asks for it',
+        response: { 200: Metrics },
+      },
+    },
+    async (request, reply) => {
+      if (wantsPrometheusText(request.headers.accept)) {
+        const text = await system.exposition.metrics();
+        // Not through the JSON serializer: the body is the exposition text already. (The reply is
+        // typed from the JSON schema, hence the cast.)
+        return reply
+          .type(system.exposition.contentType)
+          .serializer((payload: unknown) => payload as string)
+          .send(text as never);
+      }
+      return system.metrics();
+    },
   );
 
   app.get(

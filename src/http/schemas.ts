@@ -120,6 +120,37 @@ const Percentiles = Type.Object({
   max_ms: Type.Number(),
 });
 
+const Attainment = Type.Union([Type.Number(), Type.Null()], {
+  description: 'Share (0–1) finished within the SLO target; null when none finished.',
+});
+
+const WindowFigures = Type.Object({
+  processed: Type.Integer(),
+  errors: Type.Integer(),
+  error_rate: Type.Number(),
+  throughput_per_sec: Type.Number(),
+  slo_attainment: Attainment,
+  latency: Percentiles,
+  queue_wait: Percentiles,
+  processing: Percentiles,
+});
+
+const Windows = Type.Object({ '1m': WindowFigures, '5m': WindowFigures });
+
+const TypeFigures = Type.Object({
+  accepted_total: Type.Integer(),
+  processed: Type.Integer(),
+  success_count: Type.Integer(),
+  error_count: Type.Integer(),
+  error_rate: Type.Number(),
+  retries_total: Type.Integer(),
+  slo_attainment: Attainment,
+  latency: Percentiles,
+  queue_wait: Percentiles,
+  processing: Percentiles,
+  windows: Windows,
+});
+
 export const Metrics = Type.Object({
   total_processed: Type.Integer(),
   success_count: Type.Integer(),
@@ -138,15 +169,13 @@ export const Metrics = Type.Object({
     not_accepting: Type.Integer(),
   }),
   retries_total: Type.Integer(),
+  slo_target_ms: Type.Integer(),
+  slo_attainment: Attainment,
   latency: Percentiles,
   queue_wait: Percentiles,
-  last_minute: Type.Object({
-    processed: Type.Integer(),
-    errors: Type.Integer(),
-    error_rate: Type.Number(),
-    throughput_per_sec: Type.Number(),
-    latency: Percentiles,
-  }),
+  processing: Percentiles,
+  windows: Windows,
+  by_type: Type.Record(Type.String(), TypeFigures),
 });
 
 const CircuitStateSchema = Type.Union([

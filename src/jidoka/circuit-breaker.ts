@@ -30,6 +30,10 @@ export interface CircuitSnapshot {
   readonly state: CircuitState;
   readonly consecutiveFailures: number;
   readonly openings: number;
+  /** Failures recorded since start. */
+  readonly failures: number;
+  /** Calls refused since start (open, or half-open with its probes taken). */
+  readonly rejected: number;
   /** Milliseconds until the circuit lets probes through; 0 unless open. */
   readonly retryAfterMs: number;
 }
@@ -49,6 +53,8 @@ export class CircuitBreaker {
   #consecutiveFailures = 0;
   #openedAt = 0;
   #openings = 0;
+  #failures = 0;
+  #rejected = 0;
   #probesInFlight = 0;
   #lastProbeAt = 0;
 
@@ -84,7 +90,10 @@ export class CircuitBreaker {
     const state = this.state;
     if (state === 'Closed') return 0;
     const now = this.#clock.now();
-    if (state === 'Open') return Math.max(1, this.#options.openMs - (now - this.#openedAt));
+    if (state === 'Open') {
+      this.#rejected++;
+      return Math.max(1, this.#options.openMs - (now - this.#openedAt));
+    }
     if (
       this.#probesInFlight >= this.#options.halfOpenProbes &&
       now - this.#lastProbeAt >= this.#options.probeTimeoutMs
@@ -96,6 +105,7 @@ export class CircuitBreaker {
       this.#lastProbeAt = now;
       return 0;
     }
+    this.#rejected++;
     return Math.max(1, this.#options.probeTimeoutMs - (now - this.#lastProbeAt));
   }
 
@@ -116,6 +126,7 @@ export class CircuitBreaker {
   }
 
   recordFailure(): void {
+    this.#failures++;
     this.#consecutiveFailures++;
     const state = this.state;
     if (state === 'HalfOpen') {
@@ -131,6 +142,8 @@ export class CircuitBreaker {
       state,
       consecutiveFailures: this.#consecutiveFailures,
       openings: this.#openings,
+      failures: this.#failures,
+      rejected: this.#rejected,
       retryAfterMs:
         state === 'Open' ? Math.max(0, this.#options.openMs - (this.#clock.now() - this.#openedAt)) : 0,
     };

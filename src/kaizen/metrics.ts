@@ -1,13 +1,15 @@
-import type { Histogram } from 'hdr-histogram-js';
 import type { Clock } from '../clock.ts';
-import { MAX_US, newHistogram } from './histogram.ts';
-import { RecentHistogram } from './recent-histogram.ts';
+import { type Histogram, newHistogram, toMicros } from './histogram.ts';
 import { RollingWindow } from './rolling-window.ts';
+import { WindowedHistogram } from './windowed-histogram.ts';
 
-function toUs(ms: number): number {
-  const us = Math.round(ms * 1000);
-  return Math.min(MAX_US, Math.max(1, us));
-}
+/** The rolling windows Kaizen reports, by name. */
+export const WINDOWS = { '1m': 60_000, '5m': 300_000 } as const;
+export type WindowName = keyof typeof WINDOWS;
+const WINDOW_NAMES = Object.keys(WINDOWS) as WindowName[];
+/** Window slices: 30 of 10 s cover the longest window. */
+const SLICES = 30;
+const SLICE_MS = 10_000;
 
 export interface Percentiles {
   readonly count: number;
@@ -19,13 +21,23 @@ export interface Percentiles {
   readonly max_ms: number;
 }
 
+const NO_PERCENTILES: Percentiles = {
+  count: 0,
+  avg_ms: 0,
+  p50_ms: 0,
+  p95_ms: 0,
+  p99_ms: 0,
+  p999_ms: 0,
+  max_ms: 0,
+};
+
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
 function percentiles(h: Histogram): Percentiles {
   const count = h.totalCount;
-  if (count === 0) return { count, avg_ms: 0, p50_ms: 0, p95_ms: 0, p99_ms: 0, p999_ms: 0, max_ms: 0 };
+  if (count === 0) return NO_PERCENTILES;
   const ms = (us: number) => round3(us / 1000);
   return {
     count,
@@ -36,6 +48,36 @@ function percentiles(h: Histogram): Percentiles {
     p999_ms: ms(h.getValueAtPercentile(99.9)),
     max_ms: ms(h.maxValue),
   };
+}
+
+/** What Kaizen says of the signals finished over one window. */
+export interface WindowFigures {
+  readonly processed: number;
+  readonly errors: number;
+  /** Percent (0–100) of the finished signals that failed. */
+  readonly error_rate: number;
+  /** Signals finished per second, over the window (or the uptime, while shorter). */
+  readonly throughput_per_sec: number;
+  /** Share (0–1) finished within the SLO target end to end; null when none finished. */
+  readonly slo_attainment: number | null;
+  readonly latency: Percentiles;
+  readonly queue_wait: Percentiles;
+  readonly processing: Percentiles;
+}
+
+/** The figures of one signal type (or of all of them) since start. */
+export interface TypeFigures {
+  readonly accepted_total: number;
+  readonly processed: number;
+  readonly success_count: number;
+  readonly error_count: number;
+  readonly error_rate: number;
+  readonly retries_total: number;
+  readonly slo_attainment: number | null;
+  readonly latency: Percentiles;
+  readonly queue_wait: Percentiles;
+  readonly processing: Percentiles;
+  readonly windows: Readonly<Record<WindowName, WindowFigures>>;
 }
 
 /** The JSON body of GET /metrics. The first seven fields are the seed's. */
@@ -54,123 +96,243 @@ export interface KaizenSnapshot {
   readonly accepted_total: number;
   readonly rejected_total: Readonly<Record<RejectReason, number>>;
   readonly retries_total: number;
+  readonly slo_target_ms: number;
+  readonly slo_attainment: number | null;
   /** Accepted → finished, milliseconds. */
   readonly latency: Percentiles;
   /** Accepted → first picked up by a worker, milliseconds. */
   readonly queue_wait: Percentiles;
-  readonly last_minute: {
-    readonly processed: number;
-    readonly errors: number;
-    readonly error_rate: number;
-    readonly throughput_per_sec: number;
-    /** End-to-end latency of the signals finished in the last minute. */
-    readonly latency: Percentiles;
-  };
+  /** The last attempt's run, milliseconds (what the `*_duration_ms` fields summarise). */
+  readonly processing: Percentiles;
+  readonly windows: Readonly<Record<WindowName, WindowFigures>>;
+  readonly by_type: Readonly<Record<string, TypeFigures>>;
 }
 
 export type RejectReason = 'circuit_open' | 'queue_full' | 'not_accepting';
 
+/** Latency kinds, each kept since start and over the windows. */
+export type LatencyKind = 'latency' | 'queue_wait' | 'processing';
+
+/** Counts and histograms of one signal type, or of all. */
+class Stats {
+  accepted = 0;
+  success = 0;
+  errors = 0;
+  retries = 0;
+  withinSlo = 0;
+  readonly since: Record<LatencyKind, Histogram> = {
+    latency: newHistogram(),
+    queue_wait: newHistogram(),
+    processing: newHistogram(),
+  };
+  readonly recent: Record<LatencyKind, WindowedHistogram> = {
+    latency: new WindowedHistogram(SLICES, SLICE_MS),
+    queue_wait: new WindowedHistogram(SLICES, SLICE_MS),
+    processing: new WindowedHistogram(SLICES, SLICE_MS),
+  };
+  readonly counts = new RollingWindow(WINDOWS['5m'] / 1000, 1000);
+}
+
 /**
- * Kaizen: exact counts and HDR latency histograms (three significant digits) of every signal
- * the system finishes. A signal counts once, when it completes or is dead-lettered; failed
- * attempts that are retried count in `retries_total`.
+ * Kaizen: exact counts and HDR latency histograms of every signal the system finishes, overall and
+ * per signal type, since start (three significant digits) and over the last minute and five
+ * minutes (two). A signal counts once, when it completes or is dead-lettered; failed attempts that
+ * are retried count in `retries_total`. The SLO is end-to-end latency within `sloTargetMs`.
  */
 export class Kaizen {
+  readonly sloTargetMs: number;
   readonly #clock: Clock;
-  readonly #processing = newHistogram();
-  readonly #latency = newHistogram();
-  readonly #wait = newHistogram();
-  readonly #window = new RollingWindow(60, 1000);
-  readonly #recentLatency = new RecentHistogram(6, 10_000);
-  #success = 0;
-  #errors = 0;
-  #accepted = 0;
-  #retries = 0;
-  readonly #rejected: Record<RejectReason, number> = {
-    circuit_open: 0,
-    queue_full: 0,
-    not_accepting: 0,
-  };
+  readonly #startedAt: number;
+  readonly #all = new Stats();
+  readonly #byType = new Map<string, Stats>();
+  readonly #rejected: Record<RejectReason, number> = { circuit_open: 0, queue_full: 0, not_accepting: 0 };
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, sloTargetMs = 200) {
     this.#clock = clock;
+    this.sloTargetMs = sloTargetMs;
+    this.#startedAt = clock.now();
   }
 
-  countAccepted(): void {
-    this.#accepted++;
+  /** Starts keeping figures for a signal type (only registered types get any). */
+  addType(type: string): void {
+    if (!this.#byType.has(type)) this.#byType.set(type, new Stats());
+  }
+
+  types(): string[] {
+    return [...this.#byType.keys()];
+  }
+
+  countAccepted(type: string): void {
+    this.#all.accepted++;
+    const t = this.#byType.get(type);
+    if (t) t.accepted++;
   }
 
   countRejected(reason: RejectReason): void {
     this.#rejected[reason]++;
   }
 
-  countRetry(): void {
-    this.#retries++;
+  countRetry(type: string): void {
+    this.#all.retries++;
+    const t = this.#byType.get(type);
+    if (t) t.retries++;
   }
 
   /** Records the wait between acceptance and the first pick-up by a worker. */
-  recordWait(waitMs: number): void {
-    this.#wait.recordValue(toUs(waitMs));
+  recordWait(type: string, waitMs: number): void {
+    const us = toMicros(waitMs);
+    const now = this.#clock.now();
+    this.#all.since.queue_wait.recordValue(us);
+    this.#all.recent.queue_wait.record(us, now);
+    const t = this.#byType.get(type);
+    if (t) {
+      t.since.queue_wait.recordValue(us);
+      t.recent.queue_wait.record(us, now);
+    }
   }
 
   /** Records a finished signal: `processingMs` of its last attempt, `latencyMs` end to end. */
-  recordFinished(ok: boolean, processingMs: number, latencyMs: number): void {
-    if (ok) this.#success++;
-    else this.#errors++;
+  recordFinished(type: string, ok: boolean, processingMs: number, latencyMs: number): void {
     const now = this.#clock.now();
-    const latencyUs = toUs(latencyMs);
-    this.#processing.recordValue(toUs(processingMs));
-    this.#latency.recordValue(latencyUs);
-    this.#recentLatency.record(latencyUs, now);
-    this.#window.record(ok, now);
+    const processingUs = toMicros(processingMs);
+    const latencyUs = toMicros(latencyMs);
+    const withinSlo = latencyMs <= this.sloTargetMs;
+    this.#finish(this.#all, ok, withinSlo, processingUs, latencyUs, now);
+    const t = this.#byType.get(type);
+    if (t) this.#finish(t, ok, withinSlo, processingUs, latencyUs, now);
   }
 
   /** Percent (0–100) of signals finished in the last minute that failed. */
   errorRateLastMinute(): number {
-    const { ok, failed } = this.#window.totals(this.#clock.now());
+    const { ok, failed } = this.#all.counts.totals(this.#clock.now(), WINDOWS['1m']);
     return ok + failed === 0 ? 0 : (failed * 100) / (ok + failed);
   }
 
   /** End-to-end latency p99 (ms) of the signals finished in the last minute; 0 if none. */
   p99LatencyLastMinute(): number {
-    const h = this.#recentLatency.merged(this.#clock.now());
+    const h = this.#all.recent.latency.merged(this.#clock.now(), WINDOWS['1m']);
     return h.totalCount === 0 ? 0 : h.getValueAtPercentile(99) / 1000;
   }
 
   /** Percent (0–100) of all signals finished since start that failed. */
   errorRate(): number {
-    const total = this.#success + this.#errors;
-    return total === 0 ? 0 : (this.#errors * 100) / total;
+    const total = this.#all.success + this.#all.errors;
+    return total === 0 ? 0 : (this.#all.errors * 100) / total;
+  }
+
+  /** The since-start histogram of a kind, overall or of one type (for the Prometheus exposition). */
+  histogram(kind: LatencyKind, type?: string): Histogram | undefined {
+    return (type === undefined ? this.#all : this.#byType.get(type))?.since[kind];
+  }
+
+  /** Since-start counts, overall or of one type. */
+  counts(type?: string): {
+    accepted: number;
+    success: number;
+    errors: number;
+    retries: number;
+    withinSlo: number;
+  } {
+    const s = type === undefined ? this.#all : this.#byType.get(type);
+    if (s === undefined) return { accepted: 0, success: 0, errors: 0, retries: 0, withinSlo: 0 };
+    return {
+      accepted: s.accepted,
+      success: s.success,
+      errors: s.errors,
+      retries: s.retries,
+      withinSlo: s.withinSlo,
+    };
+  }
+
+  rejected(): Readonly<Record<RejectReason, number>> {
+    return { ...this.#rejected };
+  }
+
+  /** SLO attainment (0–1) over a window, or null when nothing finished in it. */
+  sloAttainment(window: WindowName): number | null {
+    const { ok, failed, withinSlo } = this.#all.counts.totals(this.#clock.now(), WINDOWS[window]);
+    return ok + failed === 0 ? null : withinSlo / (ok + failed);
   }
 
   snapshot(): KaizenSnapshot {
-    const processing = percentiles(this.#processing);
-    const now = this.#clock.now();
-    const { ok, failed } = this.#window.totals(now);
-    const minute = ok + failed;
+    const all = this.#figures(this.#all);
+    const byType: Record<string, TypeFigures> = {};
+    for (const [type, stats] of this.#byType) byType[type] = this.#figures(stats);
     return {
-      total_processed: this.#success + this.#errors,
-      success_count: this.#success,
-      error_count: this.#errors,
-      error_rate: round3(this.errorRate()),
-      avg_duration_ms: processing.avg_ms,
-      p95_duration_ms: processing.p95_ms,
-      p99_duration_ms: processing.p99_ms,
-      p50_duration_ms: processing.p50_ms,
-      p999_duration_ms: processing.p999_ms,
-      max_duration_ms: processing.max_ms,
-      accepted_total: this.#accepted,
-      rejected_total: { ...this.#rejected },
-      retries_total: this.#retries,
-      latency: percentiles(this.#latency),
-      queue_wait: percentiles(this.#wait),
-      last_minute: {
-        processed: minute,
-        errors: failed,
-        error_rate: minute === 0 ? 0 : round3((failed * 100) / minute),
-        throughput_per_sec: round3(minute / 60),
-        latency: percentiles(this.#recentLatency.merged(now)),
-      },
+      total_processed: all.processed,
+      success_count: all.success_count,
+      error_count: all.error_count,
+      error_rate: all.error_rate,
+      avg_duration_ms: all.processing.avg_ms,
+      p95_duration_ms: all.processing.p95_ms,
+      p99_duration_ms: all.processing.p99_ms,
+      p50_duration_ms: all.processing.p50_ms,
+      p999_duration_ms: all.processing.p999_ms,
+      max_duration_ms: all.processing.max_ms,
+      accepted_total: all.accepted_total,
+      rejected_total: this.rejected(),
+      retries_total: all.retries_total,
+      slo_target_ms: this.sloTargetMs,
+      slo_attainment: all.slo_attainment,
+      latency: all.latency,
+      queue_wait: all.queue_wait,
+      processing: all.processing,
+      windows: all.windows,
+      by_type: byType,
+    };
+  }
+
+  #finish(
+    s: Stats,
+    ok: boolean,
+    withinSlo: boolean,
+    processingUs: number,
+    latencyUs: number,
+    now: number,
+  ): void {
+    if (ok) s.success++;
+    else s.errors++;
+    if (withinSlo) s.withinSlo++;
+    s.since.processing.recordValue(processingUs);
+    s.since.latency.recordValue(latencyUs);
+    s.recent.processing.record(processingUs, now);
+    s.recent.latency.record(latencyUs, now);
+    s.counts.record(ok, withinSlo, now);
+  }
+
+  #figures(s: Stats): TypeFigures {
+    const now = this.#clock.now();
+    const processed = s.success + s.errors;
+    const windows = {} as Record<WindowName, WindowFigures>;
+    for (const name of WINDOW_NAMES) windows[name] = this.#window(s, WINDOWS[name], now);
+    return {
+      accepted_total: s.accepted,
+      processed,
+      success_count: s.success,
+      error_count: s.errors,
+      error_rate: processed === 0 ? 0 : round3((s.errors * 100) / processed),
+      retries_total: s.retries,
+      slo_attainment: processed === 0 ? null : round3(s.withinSlo / processed),
+      latency: percentiles(s.since.latency),
+      queue_wait: percentiles(s.since.queue_wait),
+      processing: percentiles(s.since.processing),
+      windows,
+    };
+  }
+
+  #window(s: Stats, windowMs: number, now: number): WindowFigures {
+    const { ok, failed, withinSlo } = s.counts.totals(now, windowMs);
+    const processed = ok + failed;
+    const seconds = Math.max(1, Math.min(windowMs, now - this.#startedAt) / 1000);
+    return {
+      processed,
+      errors: failed,
+      error_rate: processed === 0 ? 0 : round3((failed * 100) / processed),
+      throughput_per_sec: round3(processed / seconds),
+      slo_attainment: processed === 0 ? null : round3(withinSlo / processed),
+      latency: percentiles(s.recent.latency.merged(now, windowMs)),
+      queue_wait: percentiles(s.recent.queue_wait.merged(now, windowMs)),
+      processing: percentiles(s.recent.processing.merged(now, windowMs)),
     };
   }
 }

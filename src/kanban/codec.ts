@@ -15,6 +15,7 @@ export function encodeSignal(signal: WorkSignal): Uint8Array {
       acceptedAt: signal.acceptedAt,
       traceId: signal.traceId,
       parentSpanId: signal.parentSpanId,
+      traceFlags: signal.traceFlags,
       epoch: signal.epoch,
     }),
   );
@@ -51,12 +52,14 @@ export function decodeSignal(bytes: Uint8Array): WorkSignal | undefined {
   ) {
     return undefined;
   }
+  // Signals enqueued before trace flags were carried are sampled, as they were then.
+  if (typeof s.traceFlags !== 'number') s.traceFlags = 1;
   return s as unknown as WorkSignal;
 }
 
-/** The W3C `traceparent` that names the accepting request's span as the parent. */
+/** The W3C `traceparent` of a queued signal: the publish span is the parent of what follows. */
 export function traceparentOf(signal: WorkSignal): string {
-  return `00-${signal.traceId}-${signal.parentSpanId}-01`;
+  return `00-${signal.traceId}-${signal.parentSpanId}-${(signal.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
 /** The broker-level id of one enqueueing of a signal: a manual retry is a new message. */

@@ -13,7 +13,7 @@ const calm: AndonReadings = {
   p99Ms: 20,
   workersTotal: 4,
   workersRunning: 4,
-  tracingDetail: 'ok',
+  tracing: { healthy: true, detail: 'ok' },
 };
 
 function lights(change: Partial<AndonReadings>) {
@@ -47,6 +47,10 @@ describe('andon rules', () => {
   test('p99 over 200 ms is YELLOW, over 500 ms RED', () => {
     assert.equal(lights({ p99Ms: 201 }).kaizen.level, 'YELLOW');
     assert.equal(lights({ p99Ms: 501 }).kaizen.level, 'RED');
+  });
+
+  test('a failing trace exporter is YELLOW', () => {
+    assert.equal(lights({ tracing: { healthy: false, detail: 'export fails' } }).tracing.level, 'YELLOW');
   });
 
   test('a worker down is YELLOW, none running RED', () => {

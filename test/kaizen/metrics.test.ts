@@ -21,7 +21,7 @@ describe('kaizen', () => {
     for (let i = 0; i < 20_000; i++) {
       const ms = 1 + random() ** 3 * 400; // long-tailed
       durations.push(Math.round(ms * 1000) / 1000);
-      k.recordFinished(true, ms, ms + 1);
+      k.recordFinished('t', true, ms, ms + 1);
     }
     durations.sort((a, b) => a - b);
     const s = k.snapshot();
@@ -40,10 +40,10 @@ describe('kaizen', () => {
 
   test('counts each finished signal once and the error rate in percent', () => {
     const k = new Kaizen(new FakeClock());
-    for (let i = 0; i < 97; i++) k.recordFinished(true, 10, 12);
-    for (let i = 0; i < 3; i++) k.recordFinished(false, 10, 12);
-    k.countRetry();
-    k.countAccepted();
+    for (let i = 0; i < 97; i++) k.recordFinished('t', true, 10, 12);
+    for (let i = 0; i < 3; i++) k.recordFinished('t', false, 10, 12);
+    k.countRetry('t');
+    k.countAccepted('t');
     k.countRejected('queue_full');
     const s = k.snapshot();
     assert.equal(s.total_processed, 100);
@@ -58,14 +58,54 @@ describe('kaizen', () => {
   test('the last-minute window forgets what is older than a minute', () => {
     const clock = new FakeClock();
     const k = new Kaizen(clock);
-    for (let i = 0; i < 10; i++) k.recordFinished(false, 600, 600);
+    for (let i = 0; i < 10; i++) k.recordFinished('t', false, 600, 600);
     assert.equal(k.errorRateLastMinute(), 100);
     assert.ok(k.p99LatencyLastMinute() >= 599);
     clock.advance(61_000);
-    k.recordFinished(true, 5, 5);
+    k.recordFinished('t', true, 5, 5);
     assert.equal(k.errorRateLastMinute(), 0);
     assert.ok(k.p99LatencyLastMinute() < 10);
     assert.equal(k.snapshot().error_rate, 90.909, 'since-start figures keep everything (10 of 11 failed)');
+  });
+
+  test('keeps figures per signal type, and SLO attainment against the target', () => {
+    const clock = new FakeClock();
+    const k = new Kaizen(clock, 100);
+    k.addType('fast');
+    k.addType('slow');
+    for (let i = 0; i < 10; i++) k.recordFinished('fast', true, 5, 20);
+    for (let i = 0; i < 10; i++) k.recordFinished('slow', true, 150, 300);
+    k.recordFinished('unregistered', false, 1, 1);
+    const s = k.snapshot();
+    assert.equal(s.total_processed, 21);
+    assert.deepEqual(Object.keys(s.by_type), ['fast', 'slow'], 'only registered types get figures');
+    assert.equal(s.by_type.fast?.processed, 10);
+    assert.equal(s.by_type.slow?.slo_attainment, 0);
+    assert.equal(s.by_type.fast?.slo_attainment, 1);
+    assert.ok(Math.abs((s.slo_attainment ?? 0) - 11 / 21) < 0.001);
+    assert.ok((s.by_type.slow?.latency.p99_ms ?? 0) >= 299);
+    assert.equal(s.windows['1m'].processed, 21);
+    assert.equal(k.sloAttainment('5m'), 11 / 21);
+  });
+
+  test('windows keep the last minute and five minutes apart', () => {
+    const clock = new FakeClock();
+    const k = new Kaizen(clock);
+    k.addType('t');
+    for (let i = 0; i < 5; i++) k.recordFinished('t', false, 500, 500);
+    clock.advance(120_000);
+    for (let i = 0; i < 5; i++) k.recordFinished('t', true, 10, 10);
+    const s = k.snapshot();
+    assert.equal(s.windows['1m'].processed, 5);
+    assert.equal(s.windows['1m'].errors, 0);
+    assert.ok(s.windows['1m'].latency.p99_ms < 11);
+    assert.equal(s.windows['5m'].processed, 10);
+    assert.equal(s.windows['5m'].error_rate, 50);
+    assert.ok(s.windows['5m'].latency.p99_ms >= 495, 'the five-minute window still holds the slow ones');
+    assert.equal(s.windows['1m'].throughput_per_sec, 0.083, '5 over the last 60 s');
+    clock.advance(300_000);
+    assert.equal(k.snapshot().windows['5m'].processed, 0);
+    assert.equal(k.snapshot().windows['5m'].slo_attainment, null);
   });
 
   test('an empty system reports zeros, not NaN', () => {
@@ -78,13 +118,15 @@ describe('kaizen', () => {
 
 describe('rolling window', () => {
   test('sums the buckets inside the window only', () => {
-    const w = new RollingWindow(60, 1000);
-    w.record(true, 0);
-    w.record(false, 500);
-    w.record(true, 30_000);
-    assert.deepEqual(w.totals(30_000), { ok: 2, failed: 1 });
-    assert.deepEqual(w.totals(30_000, 10_000), { ok: 1, failed: 0 });
-    assert.deepEqual(w.totals(60_500), { ok: 1, failed: 0 });
-    assert.deepEqual(w.totals(200_000), { ok: 0, failed: 0 });
+    const w = new RollingWindow();
+    const w60 = new RollingWindow(60, 1000);
+    w60.record(true, true, 0);
+    w60.record(false, false, 500);
+    w60.record(true, false, 30_000);
+    assert.deepEqual(w60.totals(30_000), { ok: 2, failed: 1, withinSlo: 1 });
+    assert.deepEqual(w60.totals(30_000, 10_000), { ok: 1, failed: 0, withinSlo: 0 });
+    assert.deepEqual(w60.totals(60_500), { ok: 1, failed: 0, withinSlo: 0 });
+    assert.deepEqual(w60.totals(200_000), { ok: 0, failed: 0, withinSlo: 0 });
+    assert.equal(w.totals(0).ok, 0);
   });
 });

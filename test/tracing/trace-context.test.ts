@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { newSignalId, newSpanId, newTraceId } from '../../src/ids.ts';
-import { formatTraceparent, parseTraceparent, startTrace } from '../../src/tracing/trace-context.ts';
+import { formatTraceparent, parseTraceparent } from '../../src/tracing/trace-context.ts';
+import { IdsOnlyTracer, SpanKind } from '../../src/tracing/tracer.ts';
 
 describe('trace context', () => {
   test('ids are W3C shaped and distinct', () => {
@@ -28,12 +29,16 @@ describe('trace context', () => {
 
   test('a valid traceparent is continued', () => {
     const header = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const ctx = parseTraceparent(header);
-    assert.equal(ctx?.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
-    assert.equal(ctx?.parentSpanId, '00f067aa0ba902b7');
-    assert.equal(ctx?.sampled, true);
-    assert.notEqual(ctx?.spanId, '00f067aa0ba902b7');
-    assert.equal(startTrace(header).traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    const parent = parseTraceparent(header);
+    assert.deepEqual(parent, {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      sampled: true,
+    });
+    const span = new IdsOnlyTracer().start('child', SpanKind.SERVER, parent).spanContext();
+    assert.equal(span.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.match(span.spanId, /^[0-9a-f]{16}$/);
+    assert.notEqual(span.spanId, '00f067aa0ba902b7');
   });
 
   test('malformed headers start a new trace', () => {
@@ -47,7 +52,6 @@ describe('trace context', () => {
       '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra',
     ]) {
       assert.equal(parseTraceparent(bad), undefined, bad);
-      assert.match(startTrace(bad).traceId, /^[0-9a-f]{32}$/);
     }
   });
 
@@ -57,8 +61,12 @@ describe('trace context', () => {
     assert.equal(ctx?.sampled, false);
   });
 
-  test('formats a traceparent naming this span as the parent', () => {
-    const ctx = startTrace(undefined);
-    assert.equal(formatTraceparent(ctx), `00-${ctx.traceId}-${ctx.spanId}-01`);
+  test('without a parent a new trace starts; ids are still assigned without an exporter', () => {
+    const span = new IdsOnlyTracer().start('root', SpanKind.INTERNAL, undefined).spanContext();
+    assert.match(span.traceId, /^[0-9a-f]{32}$/);
+    assert.equal(
+      formatTraceparent({ traceId: span.traceId, spanId: span.spanId, sampled: true }),
+      `00-${span.traceId}-${span.spanId}-01`,
+    );
   });
 });

@@ -1,0 +1,39 @@
+import { createServer, type Server } from 'node:http';
+import type { Exposition } from '../kaizen/exposition.ts';
+import type { Logger } from '../logger.ts';
+
+/**
+ * The Prometheus scrape endpoint on its own port: `GET /metrics` in the text format, anything
+ * else 404. Kept apart from the API so scraping never competes with its routes or its guards.
+ */
+export async function startMetricsServer(
+  exposition: Exposition,
+  host: string,
+  port: number,
+  logger: Logger,
+): Promise<Server> {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' || path !== '/metrics') {
+      response
+        .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+        .end('not found: GET /metrics\n');
+      return;
+    }
+    exposition.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': exposition.contentType }).end(text),
+      (error: unknown) => {
+        logger.error({ err: error }, 'metrics exposition failed');
+        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('exposition failed\n');
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}

@@ -1,0 +1,318 @@
+import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
+import type { AndonBoard } from '../andon/board.ts';
+import type { HeijunkaSnapshot } from '../heijunka/worker-pool.ts';
+import type { CircuitSnapshot } from '../jidoka/circuit-breaker.ts';
+import type { Histogram } from './histogram.ts';
+import type { Kaizen, LatencyKind } from './metrics.ts';
+
+/** What the exposition reads at each scrape; the system gathers it from the other principles. */
+export interface ExpositionReadings {
+  readonly circuits: Readonly<Record<string, CircuitSnapshot>>;
+  readonly queueDepth: number;
+  readonly queueCapacity: number;
+  readonly dlqDepth: number;
+  readonly inFlight: number;
+  readonly workersAvailable: number;
+  readonly brokerUp: boolean;
+  readonly andon: AndonBoard;
+  readonly andonAlerts: readonly [string, string, number][];
+  readonly heijunka: HeijunkaSnapshot;
+}
+
+type Labels = Record<string, string>;
+interface Value {
+  readonly value: number;
+  readonly labels: Labels;
+  readonly metricName?: string;
+}
+
+/** Latency histogram buckets, seconds: the seed's latencies are 5–50 ms of work, 200 ms of SLO. */
+export const LATENCY_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
+
+const CIRCUIT_LEVEL = { Closed: 0, HalfOpen: 1, Open: 2 } as const;
+const ANDON_LEVEL = { GREEN: 0, YELLOW: 1, RED: 2 } as const;
+
+/**
+ * A metric whose values are computed when scraped. Every family here is read from state the system
+ * keeps anyway (Kaizen's counts and HDR histograms, the breakers, the queue, the board), so the hot
+ * path pays nothing for Prometheus.
+ */
+class ComputedMetric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  readonly aggregator = 'sum' as const;
+  readonly #values: () => Value[];
+
+  constructor(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: () => Value[]) {
+    this.name = name;
+    this.help = help;
+    this.type = type;
+    this.#values = values;
+  }
+
+  async get() {
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: this.#values(),
+    };
+  }
+
+  reset(): void {}
+}
+
+/** Prometheus histogram samples (cumulative buckets, sum, count, in seconds) from an HDR histogram of µs. */
+function histogramValues(name: string, h: Histogram | undefined, labels: Labels): Value[] {
+  const out: Value[] = [];
+  // One pass over the recorded values (only the populated HDR buckets), bucket bounds in order.
+  const counts = new Array<number>(LATENCY_BUCKETS.length).fill(0);
+  if (h !== undefined && h.totalCount > 0) {
+    const it = h.recordedValuesIterator;
+    it.reset();
+    let b = 0;
+    while (it.hasNext()) {
+      const v = it.next();
+      const us = v.valueIteratedTo;
+      while (b < LATENCY_BUCKETS.length && us > (LATENCY_BUCKETS[b] as number) * 1_000_000) b++;
+      if (b < counts.length) counts[b] = (counts[b] as number) + v.countAtValueIteratedTo;
+    }
+  }
+  let cumulative = 0;
+  LATENCY_BUCKETS.forEach((le, i) => {
+    cumulative += counts[i] as number;
+    out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: String(le) }, value: cumulative });
+  });
+  const count = h?.totalCount ?? 0;
+  out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
+  out.push({
+    metricName: `${name}_sum`,
+    labels,
+    value: count === 0 ? 0 : ((h as Histogram).mean * count) / 1_000_000,
+  });
+  out.push({ metricName: `${name}_count`, labels, value: count });
+  return out;
+}
+
+/**
+ * The Prometheus exposition: SPEC §4's families (tps_jidoka_*, tps_kanban_*, tps_andon_*,
+ * tps_kaizen_*, tps_heijunka_*, tps_signals_processed, tps_error_rate) and the process's default
+ * metrics. `signal_type` labels only ever name registered types, so a caller cannot create series.
+ */
+export class Exposition {
+  readonly registry = new Registry();
+
+  constructor(kaizen: Kaizen, readNow: () => ExpositionReadings) {
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges whose names end in _total, which Prometheus reserves for counters (promtool refuses them).
+    for (const misnamed of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      this.registry.removeSingleMetric(misnamed);
+    }
+    // Every family reads the same moment of one scrape: gather the readings once for it.
+    let cached: { at: number; readings: ExpositionReadings } | undefined;
+    const read = (): ExpositionReadings => {
+      const now = performance.now();
+      if (cached === undefined || now - cached.at > 50) cached = { at: now, readings: readNow() };
+      return cached.readings;
+    };
+    const byType = (f: (type: string) => number): Value[] =>
+      kaizen.types().map((type) => ({ labels: { signal_type: type }, value: f(type) }));
+    const circuits = (f: (c: CircuitSnapshot) => number): Value[] =>
+      Object.entries(read().circuits).map(([type, c]) => ({ labels: { signal_type: type }, value: f(c) }));
+    const one = (value: number): Value[] => [{ labels: {}, value }];
+    const latency = (kind: LatencyKind) => (): Value[] =>
+      kaizen
+        .types()
+        .flatMap((type) =>
+          histogramValues(`tps_kaizen_${kind}_seconds`, kaizen.histogram(kind, type), { signal_type: type }),
+        );
+
+    const metrics: ComputedMetric[] = [
+      new ComputedMetric('tps_signals_accepted_total', 'Signals accepted (202) since start.', 'counter', () =>
+        byType((t) => kaizen.counts(t).accepted),
+      ),
+      new ComputedMetric(
+        'tps_signals_processed_total',
+        'Signals finished since start, by outcome (completed or dead_lettered).',
+        'counter',
+        () =>
+          kaizen.types().flatMap((type) => {
+            const c = kaizen.counts(type);
+            return [
+              { labels: { signal_type: type, outcome: 'completed' }, value: c.success },
+              { labels: { signal_type: type, outcome: 'dead_lettered' }, value: c.errors },
+            ];
+          }),
+      ),
+      new ComputedMetric(
+        'tps_signals_processed',
+        'Signals finished since start, all types and outcomes (the same total as tps_signals_processed_total).',
+        'gauge',
+        () => one(kaizen.counts().success + kaizen.counts().errors),
+      ),
+      new ComputedMetric('tps_signals_retried_total', 'Failed attempts that were retried.', 'counter', () =>
+        byType((t) => kaizen.counts(t).retries),
+      ),
+      new ComputedMetric(
+        'tps_error_rate',
+        'Percent (0-100) of signals finished in the last minute that failed.',
+        'gauge',
+        () => one(kaizen.errorRateLastMinute()),
+      ),
+      new ComputedMetric(
+        'tps_jidoka_circuit_state',
+        'Circuit per signal type: 0 closed, 1 half-open, 2 open.',
+        'gauge',
+        () => circuits((c) => CIRCUIT_LEVEL[c.state]),
+      ),
+      new ComputedMetric(
+        'tps_jidoka_failures_total',
+        'Failed attempts recorded by the breaker.',
+        'counter',
+        () => circuits((c) => c.failures),
+      ),
+      new ComputedMetric(
+        'tps_jidoka_requests_rejected_total',
+        'Signals refused because their circuit was open.',
+        'counter',
+        () => circuits((c) => c.rejected),
+      ),
+      new ComputedMetric('tps_jidoka_openings_total', 'Times each circuit opened.', 'counter', () =>
+        circuits((c) => c.openings),
+      ),
+      new ComputedMetric('tps_kanban_queue_depth', 'Signals waiting in the Kanban.', 'gauge', () =>
+        one(read().queueDepth),
+      ),
+      new ComputedMetric('tps_kanban_queue_capacity', 'Signals the Kanban holds at most.', 'gauge', () =>
+        one(read().queueCapacity),
+      ),
+      new ComputedMetric('tps_kanban_dlq_depth', 'Signals in the dead-letter queue.', 'gauge', () =>
+        one(read().dlqDepth),
+      ),
+      new ComputedMetric('tps_kanban_in_flight', 'Signals held by workers.', 'gauge', () =>
+        one(read().inFlight),
+      ),
+      new ComputedMetric('tps_kanban_workers_available', 'Worker pull loops running.', 'gauge', () =>
+        one(read().workersAvailable),
+      ),
+      new ComputedMetric(
+        'tps_kanban_broker_up',
+        '1 when the Kanban (its broker) takes signals, else 0.',
+        'gauge',
+        () => one(read().brokerUp ? 1 : 0),
+      ),
+      new ComputedMetric('tps_kanban_rejected_total', 'Signals refused, by reason.', 'counter', () =>
+        Object.entries(kaizen.rejected()).map(([reason, value]) => ({ labels: { reason }, value })),
+      ),
+      new ComputedMetric(
+        'tps_andon_level',
+        'Andon level per principle and overall: 0 GREEN, 1 YELLOW, 2 RED.',
+        'gauge',
+        () => {
+          const board = read().andon;
+          return [
+            ...Object.entries(board.principles).map(([principle, light]) => ({
+              labels: { principle },
+              value: ANDON_LEVEL[light.level],
+            })),
+            { labels: { principle: 'overall' }, value: ANDON_LEVEL[board.overall] },
+          ];
+        },
+      ),
+      new ComputedMetric(
+        'tps_andon_alerts_total',
+        'Andon level changes, by principle and the level changed to.',
+        'counter',
+        () =>
+          read().andonAlerts.map(([principle, level, value]) => ({ labels: { principle, level }, value })),
+      ),
+      new ComputedMetric(
+        'tps_andon_errors_total',
+        'Signals that ended dead-lettered (each pulls the Andon cord).',
+        'counter',
+        () => byType((t) => kaizen.counts(t).errors),
+      ),
+      new ComputedMetric(
+        'tps_kaizen_slo_target_seconds',
+        'End-to-end latency a signal must finish within to meet the SLO.',
+        'gauge',
+        () => one(kaizen.sloTargetMs / 1000),
+      ),
+      new ComputedMetric(
+        'tps_kaizen_slo_attainment',
+        'Share (0-1) of signals finished within the SLO target, over a window; NaN when none finished.',
+        'gauge',
+        () => {
+          const c = kaizen.counts();
+          const total = c.success + c.errors;
+          return [
+            { labels: { window: '1m' }, value: kaizen.sloAttainment('1m') ?? Number.NaN },
+            { labels: { window: '5m' }, value: kaizen.sloAttainment('5m') ?? Number.NaN },
+            { labels: { window: 'total' }, value: total === 0 ? Number.NaN : c.withinSlo / total },
+          ];
+        },
+      ),
+      new ComputedMetric(
+        'tps_kaizen_latency_seconds',
+        'End-to-end latency: accepted to finished.',
+        'histogram',
+        latency('latency'),
+      ),
+      new ComputedMetric(
+        'tps_kaizen_queue_wait_seconds',
+        'Accepted to first picked up by a worker.',
+        'histogram',
+        latency('queue_wait'),
+      ),
+      new ComputedMetric(
+        'tps_kaizen_processing_seconds',
+        'Run time of the last attempt.',
+        'histogram',
+        latency('processing'),
+      ),
+      new ComputedMetric('tps_heijunka_pool_size', 'Workers in the pool.', 'gauge', () =>
+        one(read().heijunka.pool_size),
+      ),
+      new ComputedMetric(
+        'tps_heijunka_pool_utilization',
+        'Cards in use over cards in the pool (0-1).',
+        'gauge',
+        () => one(read().heijunka.pool_utilization),
+      ),
+      new ComputedMetric(
+        'tps_heijunka_balance_coefficient',
+        'Mean over max of signals processed per worker: 1 is perfectly level.',
+        'gauge',
+        () => one(read().heijunka.balance_coefficient),
+      ),
+      new ComputedMetric(
+        'tps_heijunka_worker_processed_total',
+        'Deliveries each worker processed.',
+        'counter',
+        () => read().heijunka.workers.map((w) => ({ labels: { worker: w.id }, value: w.processed })),
+      ),
+      new ComputedMetric('tps_heijunka_worker_in_use', 'Cards each worker holds now.', 'gauge', () =>
+        read().heijunka.workers.map((w) => ({ labels: { worker: w.id }, value: w.in_use })),
+      ),
+    ];
+    // prom-client accepts any object with its metric shape; these compute their values when scraped.
+    for (const m of metrics) this.registry.registerMetric(m as unknown as Metric);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition in the Prometheus text format. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

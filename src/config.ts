@@ -48,6 +48,7 @@ export interface TpsConfig {
   readonly jaegerEndpoint: string;
   readonly otlpEndpoint: string;
   readonly traceSampleRatio: number;
+  readonly traceMaxPerSec: number;
   readonly sloTargetMs: number;
   readonly authEnabled: boolean;
   readonly authToken: string;
@@ -399,6 +400,14 @@ export const VARIABLES: readonly Variable[] = [
     accepts: 'a number from 0 to 1',
     doc: 'Share of new traces recorded and exported; a caller’s sampling decision (traceparent) is followed.',
     parse: fraction,
+  }),
+  variable({
+    env: 'TPS_TRACE_MAX_PER_SEC',
+    key: 'traceMaxPerSec',
+    default: 100,
+    accepts: 'an integer from 0 (no cap) to 1000000',
+    doc: 'Most new traces recorded per second (rate-limited sampling): every signal is traced at a demo’s pace, the cost stays bounded under load.',
+    parse: int(0, 1_000_000),
   }),
   variable({
     env: 'TPS_SLO_TARGET_MS',

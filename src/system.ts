@@ -93,6 +93,9 @@ export interface TpsSystemOptions {
 
 const NO_PAYLOAD: Readonly<Record<string, unknown>> = Object.freeze({});
 
+/** How long stopping waits for the last spans to be exported. */
+const TRACE_SHUTDOWN_MS = 3_000;
+
 /** A shared store learns a signal is processing once it has been for this long. */
 const NOTE_AFTER_MS = 50;
 
@@ -232,6 +235,7 @@ export class TpsSystem {
         serviceVersion: VERSION,
         environment: this.config.appEnvironment,
         sampleRatio: this.config.traceSampleRatio,
+        maxTracesPerSec: this.config.traceMaxPerSec,
       });
     }
     await this.#backends.start();
@@ -569,7 +573,13 @@ export class TpsSystem {
     }
     this.#waiters.clear();
     await this.#backends.close();
-    await this.#tracer.shutdown();
+    // The last spans get a bounded chance to leave: a collector that is down must not hold the exit.
+    const exported = await Promise.race([
+      this.#tracer.shutdown().then(() => true),
+      sleep(TRACE_SHUTDOWN_MS, false, { ref: false }),
+    ]);
+    if (!exported)
+      this.logger.warn({ timeout_ms: TRACE_SHUTDOWN_MS }, 'trace exporter did not finish; spans dropped');
     this.#state = 'stopped';
     const report = { drained: remaining === 0, remaining };
     if (report.drained) this.logger.info(report, 'tps system stopped; every accepted signal settled');

@@ -41,7 +41,8 @@ export function refOf(span: TraceSpan): ParentRef {
   return { traceId: c.traceId, spanId: c.spanId, sampled: (c.traceFlags & 1) === 1 };
 }
 
-class IdsOnlySpan implements TraceSpan {
+/** A span that is not recorded: ids only. */
+export class IdsOnlySpan implements TraceSpan {
   readonly traceId: string;
   readonly spanId: string;
   readonly traceFlags: number;

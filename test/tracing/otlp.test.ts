@@ -147,6 +147,26 @@ for (const backend of ['memory', 'nats'] as const) {
   });
 }
 
+describe('shutdown', () => {
+  test('a collector that is down does not hold the stop: the last spans get a bounded chance', async (t) => {
+    const { app, system } = await startApp(
+      t,
+      { otlpEndpoint: 'http://127.0.0.1:9' },
+      { handlers: { work: () => 'ok' } },
+    );
+    await app.inject({
+      method: 'POST',
+      url: '/signal',
+      headers: { 'content-type': 'application/json', prefer: 'wait=5' },
+      payload: JSON.stringify({ signal_type: 'work' }),
+    });
+    const started = performance.now();
+    const report = await system.stop(5_000);
+    assert.equal(report.drained, true);
+    assert.ok(performance.now() - started < 10_000, 'stopped within the bound');
+  });
+});
+
 describe('sampling', () => {
   test('a caller that did not sample its trace gets no spans exported, but its trace id back', async (t) => {
     const receiver = await otlpReceiver(t);

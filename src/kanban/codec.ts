@@ -1,4 +1,5 @@
 import type { Priority, WorkSignal } from '../signal.ts';
+import { parseTraceparent } from '../tracing/trace-context.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -65,4 +66,20 @@ export function traceparentOf(signal: WorkSignal): string {
 /** The broker-level id of one enqueueing of a signal: a manual retry is a new message. */
 export function messageIdOf(signal: WorkSignal): string {
   return signal.epoch === 0 ? signal.id : `${signal.id}.${signal.epoch}`;
+}
+
+/**
+ * The signal as a consumer continues its trace: the message's `traceparent` header, when valid,
+ * is the context to continue (the header is what travels with a message, whoever produced it).
+ */
+export function withTraceContext(signal: WorkSignal, traceparent: string | undefined): WorkSignal {
+  const parent = parseTraceparent(traceparent);
+  if (parent === undefined) return signal;
+  if (parent.traceId === signal.traceId && parent.spanId === signal.parentSpanId) return signal;
+  return {
+    ...signal,
+    traceId: parent.traceId,
+    parentSpanId: parent.spanId,
+    traceFlags: parent.sampled ? 1 : 0,
+  };
 }

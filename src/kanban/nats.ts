@@ -14,7 +14,7 @@ import { headers } from '@nats-io/transport-node';
 import { KanbanFullError, QueueUnavailableError, withoutStack } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkSignal } from '../signal.ts';
-import { decodeSignal, encodeSignal, messageIdOf, traceparentOf } from './codec.ts';
+import { decodeSignal, encodeSignal, messageIdOf, traceparentOf, withTraceContext } from './codec.ts';
 import { HandOff } from './hand-off.ts';
 import type { NatsBroker } from './nats-connection.ts';
 import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
@@ -289,8 +289,8 @@ export class NatsQueue implements KanbanQueue {
   }
 
   #receive(m: JsMsg): void {
-    const signal = decodeSignal(m.data);
-    if (signal === undefined) {
+    const decoded = decodeSignal(m.data);
+    if (decoded === undefined) {
       void this.#copyToDeadLetters(m, `seq-${m.seq}`, 'not a signal: cannot decode', m.info.deliveryCount)
         .then(() => m.ack())
         .catch((error: unknown) => {
@@ -299,6 +299,7 @@ export class NatsQueue implements KanbanQueue {
         });
       return;
     }
+    const signal = withTraceContext(decoded, m.headers?.get('traceparent'));
     const d: NatsDelivery = { signal, attempt: m.info.deliveryCount, msg: m, touchedAt: performance.now() };
     this.#held.add(d);
     this.#ready.offer(d);

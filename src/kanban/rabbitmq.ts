@@ -3,7 +3,7 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Consum
 import { KanbanFullError, QueueUnavailableError, withoutStack } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkSignal } from '../signal.ts';
-import { decodeSignal, encodeSignal, messageIdOf, traceparentOf } from './codec.ts';
+import { decodeSignal, encodeSignal, messageIdOf, traceparentOf, withTraceContext } from './codec.ts';
 import { HandOff } from './hand-off.ts';
 import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
 
@@ -327,13 +327,15 @@ export class RabbitQueue implements KanbanQueue {
   }
 
   #receive(msg: ConsumeMessage, channel: Channel): void {
-    const signal = decodeSignal(msg.content);
+    const decoded = decodeSignal(msg.content);
     const headers = msg.properties.headers ?? {};
-    if (signal === undefined) {
+    if (decoded === undefined) {
       this.#logger.error({ message_id: msg.properties.messageId }, 'not a signal: dead-lettering it');
       channel.nack(msg, false, false); // to the dead-letter exchange
       return;
     }
+    const traceparent = headers.traceparent;
+    const signal = withTraceContext(decoded, typeof traceparent === 'string' ? traceparent : undefined);
     // Our count of attempts, plus the redeliveries RabbitMQ made after a consumer went away.
     const base = Number(headers[ATTEMPT_HEADER] ?? 1);
     const redeliveries = Number(headers['x-delivery-count'] ?? 0);

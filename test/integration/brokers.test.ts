@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { TpsConfig } from '../../src/config.ts';
 import type { SignalHandler } from '../../src/handlers/registry.ts';
+import { encodeSignal } from '../../src/kanban/codec.ts';
 import {
   deleteNatsNamespace,
   deleteRabbitNamespace,
@@ -9,7 +10,7 @@ import {
   RABBITMQ_URL,
   uniqueNamespace,
 } from '../brokers.ts';
-import { startApp, startSystem, waitUntil } from '../helpers.ts';
+import { startApp, startSystem, testSignal, waitUntil } from '../helpers.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -85,6 +86,31 @@ for (const backend of ['nats', 'rabbitmq'] as const) {
     });
   });
 }
+
+describe('trace context in NATS message headers', () => {
+  test('a message published elsewhere with a traceparent header is processed in that trace', async (t) => {
+    const namespace = uniqueNamespace();
+    cleanups.push(() => deleteNatsNamespace(namespace));
+    const seen: string[] = [];
+    const traced: SignalHandler = (_signal, ctx) => {
+      seen.push(ctx.traceId);
+      return 'ok';
+    };
+    const system = await startSystem(t, brokerConfig('nats', namespace), { handlers: { traced } });
+    const { connect } = await import('@nats-io/transport-node');
+    const { jetstream } = await import('@nats-io/jetstream');
+    const { headers } = await import('@nats-io/transport-node');
+    const nc = await connect({ servers: NATS_URL });
+    t.after(() => nc.close());
+    const h = headers();
+    h.set('traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+    const signal = testSignal({ type: 'traced' });
+    await jetstream(nc).publish(`${namespace}.signals.traced`, encodeSignal(signal), { headers: h });
+    await waitUntil(() => seen.length === 1, 'the signal to be processed', 10_000);
+    assert.deepEqual(seen, ['4bf92f3577b34da6a3ce929d0e0e4736']);
+    assert.equal((await system.status(signal.id)).traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  });
+});
 
 describe('two instances on one NATS stream', () => {
   test('share the work, process each signal once, and both answer its status', async (t) => {

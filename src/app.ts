@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type preHandlerAsyncHookHandler } from 'fastify';
+import { registerAndonStream } from './http/andon-stream.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { bearerAuth, rateLimit } from './http/guards.ts';
 import { parseJsonBody } from './http/json-body.ts';
@@ -56,6 +57,7 @@ export async function buildApp(system: TpsSystem): Promise<FastifyInstance> {
   if (config.authEnabled) writeGuards.push(bearerAuth(config.authToken));
   if (config.rateLimit > 0) writeGuards.push(rateLimit(config.rateLimit));
   registerRoutes(app, system, { version: VERSION, writeGuards });
+  registerAndonStream(app, system);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.ready();
   return app;

@@ -77,7 +77,9 @@ export function createBackends(
             namespace: config.brokerNamespace,
             capacity: config.kanbanBuffer,
             ackWaitMs: config.natsAckWaitSecs * 1000,
-            maxAckPending: config.natsMaxAckPending || cardsTotal * 10,
+            // The stream never holds more than the buffer, so at that size held-back and retrying
+            // signals (delivered, not yet acked) can never stall delivery of the others.
+            maxAckPending: config.natsMaxAckPending || Math.max(cardsTotal * 10, config.kanbanBuffer),
             publishTimeoutMs: config.publishTimeoutMs,
             maxMessageBytes: config.maxBodyBytes + 4096,
             deadLetterMaxAgeMs: config.dlqMaxAgeSecs * 1000,

@@ -31,6 +31,22 @@ export interface TpsConfig {
   readonly dlqMaxAgeSecs: number;
   readonly cbThreshold: number;
   readonly cbTimeoutSecs: number;
+  readonly cbTimeoutMaxSecs: number;
+  readonly cbHalfOpenProbes: number;
+  readonly cbCloseAfter: number;
+  readonly cbWindowCalls: number;
+  readonly cbWindowSecs: number;
+  readonly cbMinCalls: number;
+  readonly cbFailureRatePct: number;
+  readonly cbSlowCallMs: number;
+  readonly cbSlowCallRatePct: number;
+  readonly kanbanHighWaterPct: number;
+  readonly andonQueueYellowPct: number;
+  readonly andonErrorYellowPct: number;
+  readonly andonErrorRedPct: number;
+  readonly andonP99YellowMs: number;
+  readonly andonP99RedMs: number;
+  readonly andonWebhookUrl: string;
   readonly andonHistory: number;
   readonly maxAttempts: number;
   readonly retryBaseMs: number;
@@ -85,6 +101,12 @@ function int(min: number, max: number) {
 function fraction(raw: string): number | undefined {
   if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(raw)) return undefined;
   return Number(raw);
+}
+
+function percent(raw: string): number | undefined {
+  if (!/^\d+(\.\d+)?$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n <= 100 ? n : undefined;
 }
 
 function bool(raw: string): boolean | undefined {
@@ -205,7 +227,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'natsMaxAckPending',
     default: 0,
     accepts: 'an integer from 0 (automatic) to 1000000',
-    doc: 'NATS consumer limit on unacknowledged deliveries over all instances; at it delivery stalls. 0: ten times this instance’s cards.',
+    doc: 'NATS consumer limit on unacknowledged deliveries over all instances; at it delivery stalls. 0: the larger of TPS_KANBAN_BUFFER and ten times this instance’s cards, so signals waiting for a retry or held back by an open circuit never stall the rest.',
     parse: int(0, 1_000_000),
   }),
   variable({
@@ -239,6 +261,134 @@ export const VARIABLES: readonly Variable[] = [
     accepts: 'an integer number of seconds from 1 to 86400',
     doc: 'Seconds a circuit stays open before a half-open probe is let through.',
     parse: int(1, 86_400),
+  }),
+  variable({
+    env: 'TPS_CB_TIMEOUT_MAX',
+    key: 'cbTimeoutMaxSecs',
+    default: 0,
+    accepts: 'an integer number of seconds from 0 to 86400',
+    doc: 'When a circuit opens again and again (failed probes), its open time doubles each time up to this many seconds. 0: no growth, always TPS_CB_TIMEOUT.',
+    parse: int(0, 86_400),
+  }),
+  variable({
+    env: 'TPS_CB_HALF_OPEN_PROBES',
+    key: 'cbHalfOpenProbes',
+    default: 1,
+    accepts: 'an integer from 1 to 1000',
+    doc: 'Signals of a half-open type that workers run at once as probes; the others wait in the queue.',
+    parse: int(1, 1000),
+  }),
+  variable({
+    env: 'TPS_CB_CLOSE_AFTER',
+    key: 'cbCloseAfter',
+    default: 1,
+    accepts: 'an integer from 1 to 1000',
+    doc: 'Successful probes that close a half-open circuit; one failed probe opens it again.',
+    parse: int(1, 1000),
+  }),
+  variable({
+    env: 'TPS_CB_WINDOW_CALLS',
+    key: 'cbWindowCalls',
+    default: 20,
+    accepts: 'an integer from 1 to 100000',
+    doc: 'The rate rules look at the last this many calls of a type (unless TPS_CB_WINDOW_SECS is set).',
+    parse: int(1, 100_000),
+  }),
+  variable({
+    env: 'TPS_CB_WINDOW_SECS',
+    key: 'cbWindowSecs',
+    default: 0,
+    accepts: 'an integer number of seconds from 0 to 3600',
+    doc: 'When not 0, the rate rules look at the calls of the last this many seconds instead of the last TPS_CB_WINDOW_CALLS calls.',
+    parse: int(0, 3600),
+  }),
+  variable({
+    env: 'TPS_CB_MIN_CALLS',
+    key: 'cbMinCalls',
+    default: 10,
+    accepts: 'an integer from 1 to 100000',
+    doc: 'Calls the window must hold before a rate rule may open a circuit.',
+    parse: int(1, 100_000),
+  }),
+  variable({
+    env: 'TPS_CB_FAILURE_RATE',
+    key: 'cbFailureRatePct',
+    default: 0,
+    accepts: 'an integer percent from 0 to 100',
+    doc: 'Opens a circuit when this percent or more of the calls in the window failed. 0: rule off (only TPS_CB_THRESHOLD consecutive failures open it).',
+    parse: int(0, 100),
+  }),
+  variable({
+    env: 'TPS_CB_SLOW_CALL_MS',
+    key: 'cbSlowCallMs',
+    default: 0,
+    accepts: 'an integer number of milliseconds from 0 to 3600000',
+    doc: 'A call slower than this is a slow call (see TPS_CB_SLOW_CALL_RATE). 0: no call is slow.',
+    parse: int(0, 3_600_000),
+  }),
+  variable({
+    env: 'TPS_CB_SLOW_CALL_RATE',
+    key: 'cbSlowCallRatePct',
+    default: 0,
+    accepts: 'an integer percent from 0 to 100',
+    doc: 'Opens a circuit when this percent or more of the calls in the window were slow; a slow probe then counts as failed. 0: rule off.',
+    parse: int(0, 100),
+  }),
+  variable({
+    env: 'TPS_KANBAN_HIGH_WATER',
+    key: 'kanbanHighWaterPct',
+    default: 80,
+    accepts: 'an integer percent from 1 to 100',
+    doc: 'Queue fill (percent of TPS_KANBAN_BUFFER) from which low-priority signals are shed with 429: priority 4 from here, 3 and 2 at steps towards full, priority 1 only when the buffer is full. 100: no shedding before full.',
+    parse: int(1, 100),
+  }),
+  variable({
+    env: 'TPS_ANDON_QUEUE_YELLOW_PCT',
+    key: 'andonQueueYellowPct',
+    default: 80,
+    accepts: 'an integer percent from 1 to 100',
+    doc: 'Kanban turns YELLOW when the queue is fuller than this percent of its capacity (RED when full).',
+    parse: int(1, 100),
+  }),
+  variable({
+    env: 'TPS_ANDON_ERROR_YELLOW_PCT',
+    key: 'andonErrorYellowPct',
+    default: 1,
+    accepts: 'a number of percent from 0 to 100',
+    doc: 'Andon turns YELLOW when the error rate over the last minute is over this percent.',
+    parse: percent,
+  }),
+  variable({
+    env: 'TPS_ANDON_ERROR_RED_PCT',
+    key: 'andonErrorRedPct',
+    default: 5,
+    accepts: 'a number of percent from 0 to 100',
+    doc: 'Andon turns RED when the error rate over the last minute is over this percent.',
+    parse: percent,
+  }),
+  variable({
+    env: 'TPS_ANDON_P99_YELLOW_MS',
+    key: 'andonP99YellowMs',
+    default: 200,
+    accepts: 'an integer number of milliseconds from 1 to 3600000',
+    doc: 'Kaizen turns YELLOW when the end-to-end p99 over the last minute is over this.',
+    parse: int(1, 3_600_000),
+  }),
+  variable({
+    env: 'TPS_ANDON_P99_RED_MS',
+    key: 'andonP99RedMs',
+    default: 500,
+    accepts: 'an integer number of milliseconds from 1 to 3600000',
+    doc: 'Kaizen turns RED when the end-to-end p99 over the last minute is over this.',
+    parse: int(1, 3_600_000),
+  }),
+  variable({
+    env: 'TPS_ANDON_WEBHOOK_URL',
+    key: 'andonWebhookUrl',
+    default: '',
+    accepts: 'an http or https URL, or empty',
+    doc: 'When set, the board POSTs a JSON alert here each time the overall level turns RED or back to GREEN (retried with backoff; never delays the pipeline).',
+    parse: url(['http:', 'https:'], true),
   }),
   variable({
     env: 'TPS_ANDON_HISTORY',
@@ -535,6 +685,21 @@ function checkRelations(c: TpsConfig): void {
   }
   if (c.httpPort === c.metricsPort) {
     throw new ConfigError('METRICS_PORT', `must differ from HTTP_PORT (${c.httpPort})`);
+  }
+  if (c.cbTimeoutMaxSecs !== 0 && c.cbTimeoutMaxSecs < c.cbTimeoutSecs) {
+    throw new ConfigError('TPS_CB_TIMEOUT_MAX', `must be 0 or at least TPS_CB_TIMEOUT (${c.cbTimeoutSecs})`);
+  }
+  if (c.andonErrorRedPct < c.andonErrorYellowPct) {
+    throw new ConfigError(
+      'TPS_ANDON_ERROR_RED_PCT',
+      `must be at least TPS_ANDON_ERROR_YELLOW_PCT (${c.andonErrorYellowPct})`,
+    );
+  }
+  if (c.andonP99RedMs < c.andonP99YellowMs) {
+    throw new ConfigError(
+      'TPS_ANDON_P99_RED_MS',
+      `must be at least TPS_ANDON_P99_YELLOW_MS (${c.andonP99YellowMs})`,
+    );
   }
 }
 

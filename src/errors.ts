@@ -37,14 +37,17 @@ export class InvalidSignalError extends TpsError {
 export class UnknownSignalTypeError extends TpsError {
   readonly signalType: string;
   readonly knownTypes: readonly string[];
+  /** Named in a request body (400) or as the resource in the path (404). */
+  readonly where: 'body' | 'path';
 
-  constructor(signalType: string, knownTypes: readonly string[]) {
+  constructor(signalType: string, knownTypes: readonly string[], where: 'body' | 'path' = 'body') {
     super(
       'unknown_signal_type',
       `unknown signal_type "${signalType}"; known types: ${knownTypes.join(', ') || '(none registered)'}`,
     );
     this.signalType = signalType;
     this.knownTypes = knownTypes;
+    this.where = where;
   }
 }
 
@@ -73,6 +76,34 @@ export class KanbanFullError extends TpsError {
   constructor(capacity: number, retryAfterMs: number) {
     super('queue_full', `kanban buffer is full (${capacity} signals waiting); retry later`);
     this.capacity = capacity;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * The queue is past the fill at which signals of this priority are shed (admission control): lower
+ * priorities go first so critical work still finds room. The caller should retry later.
+ */
+export class SignalShedError extends TpsError {
+  readonly priority: number;
+  readonly fillPct: number;
+  readonly shedFromPct: number;
+  readonly retryAfterMs: number;
+
+  constructor(
+    priority: number,
+    priorityName: string,
+    fillPct: number,
+    shedFromPct: number,
+    retryAfterMs: number,
+  ) {
+    super(
+      'shed',
+      `kanban is ${fillPct} % full; priority ${priority} (${priorityName}) signals are shed from ${shedFromPct} % to keep room for higher priorities; retry later`,
+    );
+    this.priority = priority;
+    this.fillPct = fillPct;
+    this.shedFromPct = shedFromPct;
     this.retryAfterMs = retryAfterMs;
   }
 }

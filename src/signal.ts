@@ -58,6 +58,11 @@ export interface SignalRecord {
   epoch: number;
   attempts: number;
   maxAttempts: number;
+  /**
+   * Times a worker held the signal back because its line was stopped (circuit open or probing).
+   * A broker counts those as deliveries; the attempt a handler sees does not.
+   */
+  deferrals: number;
   startedAt: number | undefined;
   finishedAt: number | undefined;
   nextAttemptAt: number | undefined;
@@ -83,6 +88,7 @@ export function newRecord(signal: WorkSignal, maxAttempts: number, idempotencyKe
     epoch: signal.epoch,
     attempts: 0,
     maxAttempts,
+    deferrals: 0,
     startedAt: undefined,
     finishedAt: undefined,
     nextAttemptAt: undefined,

@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Andon, type AndonBoard, type AndonReadings } from './andon/board.ts';
+import { Andon, type AndonReadings } from './andon/board.ts';
+import type { BoardView } from './andon/view.ts';
+import { AlertWebhook } from './andon/webhook.ts';
 import { type Backends, createBackends } from './backends.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { resolveConfig, type TpsConfig } from './config.ts';
@@ -11,6 +13,7 @@ import {
   PermanentError,
   SignalConflictError,
   SignalNotFoundError,
+  SignalShedError,
   UnknownSignalTypeError,
   withoutStack,
 } from './errors.ts';
@@ -18,13 +21,21 @@ import { HandlerRegistry, type SignalHandler } from './handlers/registry.ts';
 import { type Attempt, abortAll, type RunOutcome, runHandler } from './handlers/run.ts';
 import { type HeijunkaSnapshot, WorkerPool } from './heijunka/worker-pool.ts';
 import { newSignalId } from './ids.ts';
-import type { CircuitState } from './jidoka/circuit-breaker.ts';
-import { Jidoka } from './jidoka/jidoka.ts';
+import type { CircuitSnapshot, CircuitState } from './jidoka/circuit-breaker.ts';
+import { breakerOptions, Jidoka, transitionText } from './jidoka/jidoka.ts';
 import { Exposition } from './kaizen/exposition.ts';
 import { Kaizen, type KaizenSnapshot } from './kaizen/metrics.ts';
+import { shedDepths, shedFillPct } from './kanban/admission.ts';
 import type { Delivery, KanbanQueue } from './kanban/queue.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { isTerminal, newRecord, type Priority, type SignalRecord, type WorkSignal } from './signal.ts';
+import {
+  isTerminal,
+  newRecord,
+  PRIORITY_NAMES,
+  type Priority,
+  type SignalRecord,
+  type WorkSignal,
+} from './signal.ts';
 import type { StatusStore } from './status/store.ts';
 import { type ComponentHealth, Supervisor } from './supervision.ts';
 import { type ParentRef, parseTraceparent } from './tracing/trace-context.ts';
@@ -91,6 +102,50 @@ export interface TpsSystemOptions {
   readonly andonEveryMs?: number;
 }
 
+/** One circuit as GET /jidoka and the isolate / reset endpoints show it. */
+export interface CircuitBody {
+  readonly state: CircuitState;
+  readonly isolated: boolean;
+  readonly consecutive_failures: number;
+  readonly openings: number;
+  readonly failures: number;
+  readonly rejected: number;
+  readonly deferred: number;
+  readonly window: {
+    readonly calls: number;
+    readonly failure_rate_pct: number;
+    readonly slow_call_rate_pct: number;
+  };
+  readonly retry_after_secs: number;
+}
+
+export interface JidokaReport {
+  readonly circuit_state: CircuitState;
+  readonly rules: Readonly<Record<string, number | string>>;
+  readonly circuits: Readonly<Record<string, CircuitBody>>;
+}
+
+function circuitBody(c: CircuitSnapshot): CircuitBody {
+  return {
+    state: c.state,
+    isolated: c.isolated,
+    consecutive_failures: c.consecutiveFailures,
+    openings: c.openings,
+    failures: c.failures,
+    rejected: c.rejected,
+    deferred: c.deferred,
+    window: {
+      calls: c.window.calls,
+      failure_rate_pct: Math.round(c.window.failureRatePct * 10) / 10,
+      slow_call_rate_pct: Math.round(c.window.slowCallRatePct * 10) / 10,
+    },
+    retry_after_secs: Math.ceil(c.retryAfterMs / 1000),
+  };
+}
+
+/** The Andon level a circuit transition is reported at. */
+const CIRCUIT_LEVEL = { Closed: 'GREEN', HalfOpen: 'YELLOW', Open: 'RED' } as const;
+
 const NO_PAYLOAD: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** How long stopping waits for the last spans to be exported. */
@@ -130,9 +185,12 @@ export class TpsSystem {
   readonly #unnoted = new Set<SignalRecord>();
   #noteTimer: NodeJS.Timeout | undefined;
   readonly #andonEveryMs: number;
+  /** Queue depths from which each priority is shed (index priority − 1). */
+  readonly #shedDepths: readonly number[];
   readonly #startedAt: number;
   #state: SystemState = 'created';
   #andonTimer: NodeJS.Timeout | undefined;
+  #webhook: AlertWebhook | undefined;
   #andonSoon = false;
 
   constructor(config: TpsConfig, options: TpsSystemOptions = {}) {
@@ -142,15 +200,19 @@ export class TpsSystem {
     this.#andonEveryMs = options.andonEveryMs ?? 500;
     this.#startedAt = this.#clock.now();
     this.logger = options.logger ?? createLogger(config);
-    this.jidoka = new Jidoka(
-      { threshold: config.cbThreshold, openMs: config.cbTimeoutSecs * 1000 },
-      this.#clock,
-    );
+    this.jidoka = new Jidoka(breakerOptions(config), this.#clock);
     this.kaizen = new Kaizen(this.#clock, config.sloTargetMs);
-    this.andon = new Andon(config.andonHistory, this.#clock);
+    this.andon = new Andon(config.andonHistory, this.#clock, {
+      queueYellowPct: config.andonQueueYellowPct,
+      errorYellowPct: config.andonErrorYellowPct,
+      errorRedPct: config.andonErrorRedPct,
+      p99YellowMs: config.andonP99YellowMs,
+      p99RedMs: config.andonP99RedMs,
+    });
     this.#backends = createBackends(config, this.logger, this.#clock, { queue: options.queue });
     this.queue = this.#backends.queue;
     this.store = this.#backends.store;
+    this.#shedDepths = shedDepths(this.queue.capacity, config.kanbanHighWaterPct);
     this.supervisor = new Supervisor(this.#clock);
     this.exposition = new Exposition(this.kaizen, () => ({
       circuits: this.jidoka.snapshots(),
@@ -176,8 +238,32 @@ export class TpsSystem {
       const line = { signal_type: t.name, from: t.from, to: t.to, reason: t.reason };
       if (t.to === 'Open') this.logger.warn(line, 'circuit opened: line stopped');
       else this.logger.info(line, `circuit ${t.to === 'Closed' ? 'closed' : 'half-open'}`);
+      this.andon.alert('jidoka', CIRCUIT_LEVEL[t.to], transitionText(t));
       this.#evaluateAndonSoon();
     });
+    if (config.andonWebhookUrl !== '') {
+      const webhook = new AlertWebhook(config.andonWebhookUrl, this.logger);
+      this.#webhook = webhook;
+      // A POST when the overall level turns RED, and one when it is GREEN again after that.
+      let red = false;
+      this.andon.onChange((c) => {
+        if (c.kind !== 'level' || c.principle !== 'overall') return;
+        if (c.level === 'RED') red = true;
+        else if (c.level !== 'GREEN' || !red) return;
+        else red = false;
+        const board = this.andon.board();
+        webhook.send({
+          event: c.level === 'RED' ? 'andon.red' : 'andon.green',
+          service: config.appName,
+          environment: config.appEnvironment,
+          at: c.at,
+          level: c.level,
+          previous: c.previous,
+          reason: c.reason,
+          principles: board.principles,
+        });
+      });
+    }
     this.andon.onChange((c) => {
       // Not `level`: that key is the log line's own severity.
       const line = { principle: c.principle, andon_level: c.level, previous: c.previous, reason: c.reason };
@@ -316,10 +402,18 @@ export class TpsSystem {
 
       // Refuse early when the buffer is visibly full, before Jidoka hands out a probe and before
       // any record is made; publish still has the last word (a broker can fill up in between).
-      if (this.queue.depth() >= this.queue.capacity) {
+      // Lower priorities are shed first, from the high-water mark on (see shedDepths).
+      const depth = this.queue.depth();
+      if (depth >= (this.#shedDepths[priority - 1] as number)) {
         if (key !== undefined) await this.store.releaseIdempotencyKey(key);
-        this.kaizen.countRejected('queue_full');
-        throw withoutStack(() => new KanbanFullError(this.queue.capacity, 1000));
+        if (depth >= this.queue.capacity) {
+          this.kaizen.countRejected('queue_full');
+          throw withoutStack(() => new KanbanFullError(this.queue.capacity, 1000));
+        }
+        this.kaizen.countRejected('shed');
+        const fill = Math.round((depth * 1000) / this.queue.capacity) / 10;
+        const from = shedFillPct(priority, this.config.kanbanHighWaterPct);
+        throw withoutStack(() => new SignalShedError(priority, PRIORITY_NAMES[priority], fill, from, 1000));
       }
       const admit = tracer.start('jidoka.admit', SpanKind.INTERNAL, under, { 'tps.signal.type': type });
       const retryAfterMs = this.jidoka.admit(type);
@@ -367,7 +461,6 @@ export class TpsSystem {
       if (published.status === 'rejected') {
         publish.setStatus({ code: SPAN_ERROR, message: String((published.reason as Error).message) });
         publish.end();
-        this.jidoka.breaker(type).releaseProbe();
         await this.store.delete(id).catch(() => undefined);
         if (key !== undefined) await this.store.releaseIdempotencyKey(key).catch(() => undefined);
         this.kaizen.countRejected(
@@ -410,11 +503,17 @@ export class TpsSystem {
         `signal ${id} is ${record.state}; only failed or dead_lettered signals can be retried`,
       );
     }
-    const previous = { state: record.state, epoch: record.epoch, attempts: record.attempts };
+    const previous = {
+      state: record.state,
+      epoch: record.epoch,
+      attempts: record.attempts,
+      deferrals: record.deferrals,
+    };
     const signal: WorkSignal = { ...record.signal, epoch: record.epoch + 1 };
     record.epoch = signal.epoch;
     record.state = 'queued';
     record.attempts = 0;
+    record.deferrals = 0;
     record.nextAttemptAt = undefined;
     record.finishedAt = undefined;
     record.signal = signal;
@@ -425,6 +524,7 @@ export class TpsSystem {
       record.state = previous.state;
       record.epoch = previous.epoch;
       record.attempts = previous.attempts;
+      record.deferrals = previous.deferrals;
       await this.store.update(record);
       throw error;
     }
@@ -529,8 +629,101 @@ export class TpsSystem {
     return this.pool.snapshot();
   }
 
-  andonBoard(): AndonBoard {
-    return this.andon.board();
+  /** Every line's circuit in detail, and the rules they follow (GET /jidoka). */
+  jidokaReport(): JidokaReport {
+    const o = this.jidoka.options;
+    return {
+      circuit_state: this.jidoka.worstState(),
+      rules: {
+        threshold: o.threshold,
+        timeout_secs: o.openMs / 1000,
+        timeout_max_secs: (o.maxOpenMs ?? o.openMs) / 1000,
+        half_open_probes: o.halfOpenProbes ?? 1,
+        close_after: o.successesToClose ?? 1,
+        window: o.window?.kind === 'time' ? `${o.window.size} s` : `${o.window?.size ?? 20} calls`,
+        min_calls: o.minimumCalls ?? 10,
+        failure_rate_pct: o.failureRatePct ?? 0,
+        slow_call_ms: o.slowCallMs ?? 0,
+        slow_call_rate_pct: o.slowCallRatePct ?? 0,
+      },
+      circuits: Object.fromEntries(
+        Object.entries(this.jidoka.snapshots()).map(([type, c]) => [type, circuitBody(c)]),
+      ),
+    };
+  }
+
+  /**
+   * Holds the circuit of `type` open until `resetLine`: the operator stops the line. New signals
+   * get 503; workers hold queued ones back.
+   * @throws {UnknownSignalTypeError} when no handler is registered for `type`.
+   */
+  isolateLine(type: string): CircuitBody {
+    this.#knownLine(type);
+    const wasOpen = this.jidoka.breaker(type).state === 'Open';
+    const snapshot = this.jidoka.isolate(type);
+    // Already open: no transition, but the board still records the operator's act.
+    if (wasOpen) this.andon.alert('jidoka', 'RED', `circuit ${type} isolated by an operator`);
+    this.logger.warn({ signal_type: type }, 'line isolated by an operator');
+    return circuitBody(snapshot);
+  }
+
+  /**
+   * Closes the circuit of `type` and forgets its failures: the operator restarts the line.
+   * @throws {UnknownSignalTypeError} when no handler is registered for `type`.
+   */
+  resetLine(type: string): CircuitBody {
+    this.#knownLine(type);
+    const snapshot = this.jidoka.reset(type);
+    this.logger.info({ signal_type: type }, 'line reset by an operator');
+    return circuitBody(snapshot);
+  }
+
+  #knownLine(type: string): void {
+    if (!this.registry.has(type)) {
+      throw new UnknownSignalTypeError(type, this.registry.types(), 'path');
+    }
+  }
+
+  /** The Andon board with the figures each tile shows (GET /andon, the live stream and page). */
+  andonBoard(): BoardView {
+    const board = this.andon.board();
+    const k = this.kaizen.snapshot().windows['1m'];
+    const pool = this.pool.snapshot();
+    const queueHealth = this.queue.health();
+    return {
+      ...board,
+      at: new Date(this.#clock.wallNow()).toISOString(),
+      figures: {
+        jidoka: { circuits: this.jidoka.states() },
+        kanban: {
+          depth: this.queue.depth(),
+          capacity: this.queue.capacity,
+          dlq: this.queue.dlqDepth(),
+          in_flight: pool.cards_in_use,
+          backend: this.queue.backend,
+          active_path: queueHealth.activePath ?? this.queue.backend,
+        },
+        andon: { error_rate_1m: k.error_rate },
+        kaizen: {
+          throughput_1m: k.throughput_per_sec,
+          p99_1m_ms: k.latency.p99_ms,
+          slo_attainment_1m: k.slo_attainment,
+          processed: this.kaizen.counts().success + this.kaizen.counts().errors,
+        },
+        heijunka: {
+          balance_coefficient: pool.balance_coefficient,
+          pool_utilization: pool.pool_utilization,
+          workers: pool.workers.map((w) => ({
+            id: w.id,
+            in_use: w.in_use,
+            cards: w.cards,
+            processed: w.processed,
+            state: w.state,
+          })),
+        },
+        tracing: { exporting: this.#tracer.exporting, detail: this.#tracer.status().detail },
+      },
+    };
   }
 
   /** Recomputes the Andon board from the current readings. */
@@ -566,6 +759,8 @@ export class TpsSystem {
     abortAll(this.#running, new Error('system stopping'));
     if (this.#andonTimer !== undefined) clearInterval(this.#andonTimer);
     if (this.#noteTimer !== undefined) clearInterval(this.#noteTimer);
+    this.jidoka.close();
+    await this.#webhook?.close();
     await this.supervisor.stop();
     for (const [id, waiters] of this.#waiters) {
       const record = await this.store.get(id).catch(() => undefined);
@@ -659,20 +854,32 @@ export class TpsSystem {
         await this.#traced(consume, 'kanban.ack', () => this.queue.ack(delivery));
         return;
       }
-      if (delivery.attempt > record.maxAttempts) {
+      // A broker counts a held-back delivery as a delivery; the signal's attempts do not.
+      const attempt = delivery.attempt - record.deferrals;
+      if (attempt > record.maxAttempts) {
         // Redelivered past its attempts without an outcome (crashes or stalls): do not run it again.
         outcomeLabel = 'dead_lettered';
-        const reason = `no outcome after ${delivery.attempt - 1} deliveries`;
+        const reason = `no outcome after ${attempt - 1} deliveries`;
         await this.#deadLetter(delivery, record, reason, 0, consume);
         return;
       }
+      // Jidoka on the line: while the circuit of this type is open (or its probes are taken), the
+      // worker does not run the signal to fail it again; it hands it back to wait, not counted as
+      // an attempt.
+      const holdMs = this.jidoka.acquire(signal.type);
+      if (holdMs > 0) {
+        outcomeLabel = 'held';
+        await this.#holdBack(delivery, record, holdMs, consume);
+        return;
+      }
       const startedAt = this.#clock.wallNow();
-      if (delivery.attempt === 1) this.kaizen.recordWait(signal.type, startedAt - signal.acceptedAt);
+      if (attempt === 1) this.kaizen.recordWait(signal.type, startedAt - signal.acceptedAt);
       record.state = 'processing';
-      record.attempts = delivery.attempt;
+      record.attempts = attempt;
       record.startedAt = startedAt;
       record.workerId = workerId;
       record.nextAttemptAt = undefined;
+      if (record.deferrals > 0) record.message = undefined;
       // In memory the change is already visible. A shared store is told only about signals still
       // running after NOTE_AFTER_MS: for quick ones nobody could see "processing" anyway, and it
       // would cost a write per signal. The outcome's write (awaited before the ack) supersedes it.
@@ -685,7 +892,7 @@ export class TpsSystem {
       const handler = this.registry.get(signal.type);
       const handlerSpan = tracer.exporting
         ? tracer.start(`handler.${signal.type}`, SpanKind.INTERNAL, refOf(consume), {
-            'tps.attempt': delivery.attempt,
+            'tps.attempt': attempt,
           })
         : undefined;
       const t0 = this.#clock.now();
@@ -697,7 +904,7 @@ export class TpsSystem {
               data: undefined,
               error: new PermanentError(`no handler registered for "${signal.type}"`),
             }
-          : await runHandler(handler, signal, delivery.attempt, workerId, this.#running);
+          : await runHandler(handler, signal, attempt, workerId, this.#running);
       this.#unnoted.delete(record);
       const processingMs = this.#clock.now() - t0;
       const finishedAt = this.#clock.wallNow();
@@ -709,7 +916,7 @@ export class TpsSystem {
       }
 
       if (outcome.ok) {
-        this.jidoka.recordSuccess(signal.type);
+        this.jidoka.record(signal.type, true, processingMs);
         record.state = 'completed';
         record.finishedAt = finishedAt;
         record.message = outcome.message ?? 'completed';
@@ -728,7 +935,7 @@ export class TpsSystem {
               span_id: spanId,
               signal_type: signal.type,
               worker_id: workerId,
-              attempts: delivery.attempt,
+              attempts: attempt,
               duration_ms: processingMs,
               outcome: 'completed',
             },
@@ -739,7 +946,7 @@ export class TpsSystem {
         return;
       }
 
-      this.jidoka.recordFailure(signal.type);
+      this.jidoka.record(signal.type, false, processingMs);
       record.error = errorText(outcome.error);
       const log = {
         signal_id: signal.id,
@@ -747,17 +954,17 @@ export class TpsSystem {
         span_id: spanId,
         signal_type: signal.type,
         worker_id: workerId,
-        attempts: delivery.attempt,
+        attempts: attempt,
         duration_ms: processingMs,
         error: record.error,
       };
-      if (outcome.error instanceof PermanentError || delivery.attempt >= record.maxAttempts) {
+      if (outcome.error instanceof PermanentError || attempt >= record.maxAttempts) {
         outcomeLabel = 'dead_lettered';
         await this.#deadLetter(delivery, record, record.error, processingMs, consume);
         this.logger.warn({ ...log, outcome: 'dead_lettered' }, 'signal dead-lettered');
         return;
       }
-      const delayMs = this.#backoffMs(delivery.attempt);
+      const delayMs = this.#backoffMs(attempt);
       record.state = 'failed';
       record.nextAttemptAt = finishedAt + delayMs;
       await this.store.update(record);
@@ -826,6 +1033,18 @@ export class TpsSystem {
     );
     this.#settle(record);
     this.#evaluateAndonSoon();
+  }
+
+  /** Hands a delivery back to wait `holdMs` while its line is stopped; not counted as an attempt. */
+  async #holdBack(delivery: Delivery, record: SignalRecord, holdMs: number, span: TraceSpan): Promise<void> {
+    const state = this.jidoka.breaker(record.type).state;
+    record.deferrals++;
+    record.state = 'queued';
+    record.nextAttemptAt = this.#clock.wallNow() + holdMs;
+    record.message = `held back: circuit ${record.type} ${state}`;
+    // Written before the hand-back, so whichever worker gets it next counts its attempts right.
+    await this.store.update(record);
+    await this.#traced(span, 'kanban.hold', () => this.queue.nak(delivery, holdMs));
   }
 
   /** Tells a shared store about the signals processing for longer than NOTE_AFTER_MS. */

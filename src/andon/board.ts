@@ -47,6 +47,8 @@ export interface Light {
 export interface AndonChange {
   /** RFC 3339. */
   readonly at: string;
+  /** A level change, or an alert (an event worth seeing that changed no level). */
+  readonly kind: 'level' | 'alert';
   readonly principle: Principle | 'overall';
   readonly level: Level;
   readonly previous: Level;
@@ -171,14 +173,32 @@ export class Andon {
     });
   }
 
+  /** Listeners subscribed now (each open live stream holds one). */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
   onChange(listener: (change: AndonChange) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Records an event of a principle in the history and tells listeners, whether or not it changes
+   * a level (a second circuit opening while the first is open changes none).
+   */
+  alert(principle: Principle, level: Level, reason: string): void {
+    this.#record('alert', principle, { level, reason }, this.#lights[principle].level);
+  }
+
   #change(principle: Principle | 'overall', light: Light, previous: Level): void {
+    this.#record('level', principle, light, previous);
+  }
+
+  #record(kind: 'level' | 'alert', principle: Principle | 'overall', light: Light, previous: Level): void {
     const change: AndonChange = {
       at: new Date(this.#clock.wallNow()).toISOString(),
+      kind,
       principle,
       level: light.level,
       previous,

@@ -7,6 +7,7 @@ import {
   QueueUnavailableError,
   SignalConflictError,
   SignalNotFoundError,
+  SignalShedError,
   UnknownSignalTypeError,
 } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -110,6 +111,21 @@ export function errorHandler(logger: Logger, maxBodyBytes: number) {
         .send(body(error.code, error.message, { retry_after_secs: secs }));
       return;
     }
+    if (error instanceof SignalShedError) {
+      const secs = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
+      reply
+        .code(429)
+        .header('retry-after', String(secs))
+        .send(
+          body(error.code, error.message, {
+            priority: error.priority,
+            queue_fill_pct: error.fillPct,
+            shed_from_pct: error.shedFromPct,
+            retry_after_secs: secs,
+          }),
+        );
+      return;
+    }
     if (error instanceof QueueUnavailableError) {
       const secs = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
       reply
@@ -126,9 +142,13 @@ export function errorHandler(logger: Logger, maxBodyBytes: number) {
       return;
     }
     if (error instanceof UnknownSignalTypeError) {
-      reply
-        .code(400)
-        .send(body(error.code, error.message, { field: 'signal_type', known_types: error.knownTypes }));
+      if (error.where === 'path') {
+        reply.code(404).send(body(error.code, error.message, { known_types: error.knownTypes }));
+      } else {
+        reply
+          .code(400)
+          .send(body(error.code, error.message, { field: 'signal_type', known_types: error.knownTypes }));
+      }
       return;
     }
     if (error instanceof InvalidSignalError) {

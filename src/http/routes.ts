@@ -10,10 +10,13 @@ import { homePage } from './page.ts';
 import {
   Accepted,
   AndonSchema,
+  CircuitSchema,
   ErrorBody,
   Health,
   HeijunkaSchema,
   Info,
+  JidokaSchema,
+  LineParams,
   Metrics,
   Processed,
   SignalIdParams,
@@ -300,6 +303,43 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
       andon: system.andonBoard(),
       heijunka: system.heijunka(),
     }),
+  );
+
+  app.get(
+    '/jidoka',
+    {
+      schema: {
+        summary: 'Every circuit (one per signal type) in detail, and the trip rules',
+        response: { 200: JidokaSchema },
+      },
+    },
+    async () => system.jidokaReport(),
+  );
+
+  app.post(
+    '/jidoka/:type/isolate',
+    {
+      ...guards,
+      schema: {
+        summary: 'Hold the circuit of a signal type open until reset (stop the line)',
+        params: LineParams,
+        response: { 200: CircuitSchema, 404: ErrorBody },
+      },
+    },
+    async (request) => system.isolateLine(request.params.type),
+  );
+
+  app.post(
+    '/jidoka/:type/reset',
+    {
+      ...guards,
+      schema: {
+        summary: 'Close the circuit of a signal type and forget its failures (restart the line)',
+        params: LineParams,
+        response: { 200: CircuitSchema, 404: ErrorBody },
+      },
+    },
+    async (request) => system.resetLine(request.params.type),
   );
 
   app.get(

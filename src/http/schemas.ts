@@ -166,6 +166,7 @@ export const Metrics = Type.Object({
   rejected_total: Type.Object({
     circuit_open: Type.Integer(),
     queue_full: Type.Integer(),
+    shed: Type.Integer(),
     not_accepting: Type.Integer(),
   }),
   retries_total: Type.Integer(),
@@ -211,18 +212,80 @@ export const Health = Type.Object({
 
 const Light = Type.Object({ level: Type.String(), reason: Type.String() });
 
+const AndonChangeSchema = Type.Object({
+  at: Type.String(),
+  kind: Type.Union([Type.Literal('level'), Type.Literal('alert')]),
+  principle: Type.String(),
+  level: Type.String(),
+  previous: Type.String(),
+  reason: Type.String(),
+});
+
+const BoardFiguresSchema = Type.Object({
+  jidoka: Type.Object({ circuits: Type.Record(Type.String(), Type.String()) }),
+  kanban: Type.Object({
+    depth: Type.Integer(),
+    capacity: Type.Integer(),
+    dlq: Type.Integer(),
+    in_flight: Type.Integer(),
+    backend: Type.String(),
+    active_path: Type.String(),
+  }),
+  andon: Type.Object({ error_rate_1m: Type.Number() }),
+  kaizen: Type.Object({
+    throughput_1m: Type.Number(),
+    p99_1m_ms: Type.Number(),
+    slo_attainment_1m: Type.Union([Type.Number(), Type.Null()]),
+    processed: Type.Integer(),
+  }),
+  heijunka: Type.Object({
+    balance_coefficient: Type.Number(),
+    pool_utilization: Type.Number(),
+    workers: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        in_use: Type.Integer(),
+        cards: Type.Integer(),
+        processed: Type.Integer(),
+        state: Type.String(),
+      }),
+    ),
+  }),
+  tracing: Type.Object({ exporting: Type.Boolean(), detail: Type.String() }),
+});
+
+export const LineParams = Type.Object({
+  type: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' }),
+});
+
+export const CircuitSchema = Type.Object({
+  state: CircuitStateSchema,
+  isolated: Type.Boolean({ description: 'Held open by an operator until reset.' }),
+  consecutive_failures: Type.Integer(),
+  openings: Type.Integer(),
+  failures: Type.Integer(),
+  rejected: Type.Integer({ description: 'Signals refused with 503 while open.' }),
+  deferred: Type.Integer({ description: 'Queued signals workers held back while the line was stopped.' }),
+  window: Type.Object({
+    calls: Type.Integer(),
+    failure_rate_pct: Type.Number(),
+    slow_call_rate_pct: Type.Number(),
+  }),
+  retry_after_secs: Type.Integer({ description: 'Seconds until probes are let through; 0 unless open.' }),
+});
+
+export const JidokaSchema = Type.Object({
+  circuit_state: CircuitStateSchema,
+  rules: Type.Record(Type.String(), Type.Union([Type.Number(), Type.String()])),
+  circuits: Type.Record(Type.String(), CircuitSchema),
+});
+
 export const AndonSchema = Type.Object({
+  at: Type.String(),
   overall: Type.String(),
   principles: Type.Record(Type.String(), Light),
-  history: Type.Array(
-    Type.Object({
-      at: Type.String(),
-      principle: Type.String(),
-      level: Type.String(),
-      previous: Type.String(),
-      reason: Type.String(),
-    }),
-  ),
+  history: Type.Array(AndonChangeSchema),
+  figures: BoardFiguresSchema,
 });
 
 export const HeijunkaSchema = Type.Object({

@@ -185,6 +185,12 @@ export class Exposition {
         'counter',
         () => circuits((c) => c.rejected),
       ),
+      new ComputedMetric(
+        'tps_jidoka_deferred_total',
+        'Signals a worker held back because their line was stopped (circuit open or probing).',
+        'counter',
+        () => circuits((c) => c.deferred),
+      ),
       new ComputedMetric('tps_jidoka_openings_total', 'Times each circuit opened.', 'counter', () =>
         circuits((c) => c.openings),
       ),

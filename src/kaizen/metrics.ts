@@ -108,7 +108,7 @@ export interface KaizenSnapshot {
   readonly by_type: Readonly<Record<string, TypeFigures>>;
 }
 
-export type RejectReason = 'circuit_open' | 'queue_full' | 'not_accepting';
+export type RejectReason = 'circuit_open' | 'queue_full' | 'shed' | 'not_accepting';
 
 /** Latency kinds, each kept since start and over the windows. */
 export type LatencyKind = 'latency' | 'queue_wait' | 'processing';
@@ -145,7 +145,12 @@ export class Kaizen {
   readonly #startedAt: number;
   readonly #all = new Stats();
   readonly #byType = new Map<string, Stats>();
-  readonly #rejected: Record<RejectReason, number> = { circuit_open: 0, queue_full: 0, not_accepting: 0 };
+  readonly #rejected: Record<RejectReason, number> = {
+    circuit_open: 0,
+    queue_full: 0,
+    shed: 0,
+    not_accepting: 0,
+  };
 
   constructor(clock: Clock, sloTargetMs = 200) {
     this.#clock = clock;

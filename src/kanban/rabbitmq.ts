@@ -40,9 +40,14 @@ export function rabbitNames(namespace: string) {
   };
 }
 
-/** Retry delays go through one queue per power of two (only those used are made): 64 ms … ~17 min. */
+/**
+ * Delays go through one queue per power of two (only those used are made): 64 ms … ~17 min. The
+ * tier is the largest not over the delay, so a signal never waits longer than asked (a retry waits
+ * between half its backoff and all of it; a signal held back while its circuit is open comes back
+ * early at worst, and is held again for the rest).
+ */
 export function retryTier(delayMs: number): number {
-  const exponent = Math.round(Math.log2(Math.max(1, delayMs)));
+  const exponent = Math.floor(Math.log2(Math.max(1, delayMs)));
   return 2 ** Math.min(20, Math.max(6, exponent));
 }
 

@@ -11,7 +11,15 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 
-const TARGETS = ['tps-memory', 'tps-nats', 'raw-nats', 'tps-rabbitmq', 'raw-rabbitmq', 'bullmq'] as const;
+const TARGETS = [
+  'tps-memory',
+  'tps-nats',
+  'tps-nats-local',
+  'raw-nats',
+  'tps-rabbitmq',
+  'raw-rabbitmq',
+  'bullmq',
+] as const;
 type Target = (typeof TARGETS)[number];
 
 /** In-flight submissions from the producer side, and deliveries in work on the consumer side. */
@@ -74,7 +82,8 @@ function counter(n: number): { count: () => void; done: Promise<void> } {
 
 const unique = () => `bench${process.pid}${Date.now().toString(36)}`;
 
-async function tps(backend: 'memory' | 'nats' | 'rabbitmq', n: number): Promise<number> {
+/** `localStatus`: status in this process's memory instead of the backend's default (NATS KV). */
+async function tps(backend: 'memory' | 'nats' | 'rabbitmq', n: number, localStatus = false): Promise<number> {
   const { createTpsSystem } = await import('../src/index.ts');
   const namespace = unique();
   const system = createTpsSystem({
@@ -86,6 +95,7 @@ async function tps(backend: 'memory' | 'nats' | 'rabbitmq', n: number): Promise<
     kanbanBuffer: Math.max(1000, n),
     numWorkers: 4,
     workerCards: CONSUMERS / 4,
+    ...(localStatus ? { statusBackend: 'memory' as const } : {}),
   });
   const { count, done } = counter(n);
   system.registerHandler('noop', () => {
@@ -208,6 +218,8 @@ async function measure(target: Target, n: number): Promise<number> {
       return tps('memory', n);
     case 'tps-nats':
       return tps('nats', n);
+    case 'tps-nats-local':
+      return tps('nats', n, true);
     case 'tps-rabbitmq':
       return tps('rabbitmq', n);
     case 'raw-nats':
@@ -261,18 +273,19 @@ for (let round = 1; round <= rounds; round++) {
     );
     const { rate } = JSON.parse(line.trim().split('\n').at(-1) as string) as { rate: number };
     rates.get(target)?.push(rate);
-    say(`round ${round} ${target.padEnd(13)} ${fmt(rate).padStart(8)} signals/s`);
+    say(`round ${round} ${target.padEnd(14)} ${fmt(rate).padStart(8)} signals/s`);
   }
 }
 const med = Object.fromEntries(TARGETS.map((t) => [t, median(rates.get(t) ?? [])])) as Record<Target, number>;
 say();
-say('target         median signals/s  rounds');
+say('target          median signals/s  rounds');
 for (const t of TARGETS)
-  say(`${t.padEnd(13)}  ${fmt(med[t]).padStart(16)}  ${(rates.get(t) ?? []).map(fmt).join(', ')}`);
+  say(`${t.padEnd(14)}  ${fmt(med[t]).padStart(16)}  ${(rates.get(t) ?? []).map(fmt).join(', ')}`);
 say();
 say(`tps-nats / raw-nats          ${ratio(med['tps-nats'], med['raw-nats'])}  (goal ≥ 0.5)`);
 say(`tps-rabbitmq / raw-rabbitmq  ${ratio(med['tps-rabbitmq'], med['raw-rabbitmq'])}  (goal ≥ 0.5)`);
 say(`tps-nats / bullmq            ${ratio(med['tps-nats'], med.bullmq)}  (goal > 1)`);
+say(`tps-nats-local / bullmq      ${ratio(med['tps-nats-local'], med.bullmq)}  (status per instance)`);
 say(`tps-rabbitmq / bullmq        ${ratio(med['tps-rabbitmq'], med.bullmq)}`);
 if (args.json)
   process.stdout.write(

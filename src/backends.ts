@@ -1,5 +1,6 @@
 import type { Clock } from './clock.ts';
-import type { TpsConfig } from './config.ts';
+import { type TpsConfig, typeNumberMap } from './config.ts';
+import type { LevelerOptions } from './heijunka/leveler.ts';
 import { FailoverQueue } from './kanban/failover.ts';
 import { MemoryQueue } from './kanban/memory.ts';
 import { NatsQueue } from './kanban/nats.ts';
@@ -30,13 +31,26 @@ export interface BackendOverrides {
   readonly readyTimeoutMs?: number;
 }
 
+/** Heijunka's leveler settings from the configuration (TPS_HEIJUNKA_*). */
+export function levelingOptions(config: TpsConfig): LevelerOptions {
+  return {
+    weights: typeNumberMap(config.heijunkaWeights),
+    caps: typeNumberMap(config.heijunkaCaps),
+    agingMs: config.heijunkaAgingMs,
+  };
+}
+
 export function createBackends(
   config: TpsConfig,
   logger: Logger,
   clock: Clock,
   overrides: BackendOverrides = {},
 ): Backends {
-  const cardsTotal = Math.max(config.numWorkers, config.heijunkaPool) * config.workerCards;
+  const minWorkers = Math.max(config.numWorkers, config.heijunkaPool);
+  const cardsTotal = minWorkers * config.workerCards;
+  /** The cards of the largest pool Heijunka may scale to. */
+  const cardsMax = Math.max(minWorkers, config.heijunkaPoolMax) * config.workerCards;
+  const leveling = levelingOptions(config);
   const backend = overrides.queue === undefined ? config.kanbanBackend : 'custom';
   const usesNats = backend === 'nats' || backend === 'failover';
   const usesRabbit = backend === 'rabbitmq' || backend === 'failover';
@@ -61,8 +75,10 @@ export function createBackends(
           url: config.rabbitmqUrl,
           namespace: config.brokerNamespace,
           capacity: config.kanbanBuffer,
-          prefetch: cardsTotal,
+          // Sized for the largest pool, so a pool that grows finds the deliveries to work on.
+          prefetch: cardsMax,
           deliveryLimit: config.maxAttempts + 2,
+          leveling,
           publishTimeoutMs: config.publishTimeoutMs,
         },
         logger,
@@ -83,6 +99,7 @@ export function createBackends(
             publishTimeoutMs: config.publishTimeoutMs,
             maxMessageBytes: config.maxBodyBytes + 4096,
             deadLetterMaxAgeMs: config.dlqMaxAgeSecs * 1000,
+            leveling,
           },
           logger,
         )
@@ -92,7 +109,7 @@ export function createBackends(
     overrides.queue ??
     (nats && rabbit
       ? new FailoverQueue(nats, rabbit, logger)
-      : (nats ?? rabbit ?? new MemoryQueue({ capacity: config.kanbanBuffer })));
+      : (nats ?? rabbit ?? new MemoryQueue({ capacity: config.kanbanBuffer, leveling })));
 
   const store: StatusStore =
     natsStatus && broker

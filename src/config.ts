@@ -21,6 +21,12 @@ export interface TpsConfig {
   readonly numWorkers: number;
   readonly workerCards: number;
   readonly heijunkaPool: number;
+  readonly heijunkaPoolMax: number;
+  readonly heijunkaScaleUpSecs: number;
+  readonly heijunkaScaleDownSecs: number;
+  readonly heijunkaWeights: string;
+  readonly heijunkaCaps: string;
+  readonly heijunkaAgingMs: number;
   readonly kanbanBackend: KanbanBackend;
   readonly kanbanBuffer: number;
   readonly statusBackend: StatusBackend;
@@ -109,6 +115,35 @@ function percent(raw: string): number | undefined {
   return n <= 100 ? n : undefined;
 }
 
+const TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+/** A `type=n,…` list, normalised (no spaces); undefined when any part is not acceptable. */
+function typeNumbers(min: number, max: number) {
+  const number = int(min, max);
+  return (raw: string): string | undefined => {
+    if (raw.trim() === '') return '';
+    const parts: string[] = [];
+    for (const part of raw.split(',')) {
+      const [type, value, extra] = part.split('=').map((x) => x.trim());
+      if (extra !== undefined || type === undefined || !TYPE_NAME.test(type)) return undefined;
+      if (value === undefined || number(value) === undefined) return undefined;
+      parts.push(`${type}=${value}`);
+    }
+    return parts.join(',');
+  };
+}
+
+/** The `type=n,…` list as a record. */
+export function typeNumberMap(list: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (list === '') return out;
+  for (const part of list.split(',')) {
+    const [type, value] = part.split('=') as [string, string];
+    out[type] = Number(value);
+  }
+  return out;
+}
+
 function bool(raw: string): boolean | undefined {
   const v = raw.toLowerCase();
   if (v === 'true' || v === '1' || v === 'yes' || v === 'on') return true;
@@ -181,6 +216,54 @@ export const VARIABLES: readonly Variable[] = [
     accepts: 'an integer from 1 to 256',
     doc: 'Smallest worker pool Heijunka keeps.',
     parse: int(1, 256),
+  }),
+  variable({
+    env: 'TPS_HEIJUNKA_POOL_MAX',
+    key: 'heijunkaPoolMax',
+    default: 16,
+    accepts: 'an integer from 1 to 256',
+    doc: 'Largest worker pool Heijunka scales to under load (never below the minimum pool; equal to it: no scaling).',
+    parse: int(1, 256),
+  }),
+  variable({
+    env: 'TPS_HEIJUNKA_SCALE_UP_SECS',
+    key: 'heijunkaScaleUpSecs',
+    default: 2,
+    accepts: 'an integer number of seconds from 0 to 3600',
+    doc: 'Least time between two scale-ups of the worker pool.',
+    parse: int(0, 3600),
+  }),
+  variable({
+    env: 'TPS_HEIJUNKA_SCALE_DOWN_SECS',
+    key: 'heijunkaScaleDownSecs',
+    default: 30,
+    accepts: 'an integer number of seconds from 0 to 3600',
+    doc: 'How long the pool must have been larger than needed before idle workers are retired.',
+    parse: int(0, 3600),
+  }),
+  variable({
+    env: 'TPS_HEIJUNKA_WEIGHTS',
+    key: 'heijunkaWeights',
+    default: '',
+    accepts: 'a list type=weight,… with integer weights from 1 to 1000, or empty',
+    doc: 'Share of picks per signal type within a priority (default weight 1), e.g. `validate=3,report=1`.',
+    parse: typeNumbers(1, 1000),
+  }),
+  variable({
+    env: 'TPS_HEIJUNKA_CAPS',
+    key: 'heijunkaCaps',
+    default: '',
+    accepts: 'a list type=limit,… with integer limits from 1 to 100000, or empty',
+    doc: 'Most signals of a type in work at once in this instance, e.g. `execute=8` (default: no cap).',
+    parse: typeNumbers(1, 100_000),
+  }),
+  variable({
+    env: 'TPS_HEIJUNKA_AGING_MS',
+    key: 'heijunkaAgingMs',
+    default: 1000,
+    accepts: 'an integer number of milliseconds from 1 to 3600000',
+    doc: 'A priority that has had signals waiting this long gets one pick in 8 even while higher priorities wait, so low priority work always progresses.',
+    parse: int(1, 3_600_000),
   }),
   variable({
     env: 'TPS_KANBAN_BACKEND',

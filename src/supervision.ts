@@ -82,6 +82,11 @@ export class Supervisor {
     await Promise.all(children.map((child) => child?.done));
   }
 
+  /** Drops a stopped component from the reports (a worker retired for good). */
+  forget(name: string): void {
+    if (this.#children.get(name)?.state === 'stopped') this.#children.delete(name);
+  }
+
   health(): ComponentHealth[] {
     return [...this.#children.values()].map((c) => ({
       name: c.name,

@@ -19,6 +19,7 @@ import {
 } from './errors.ts';
 import { HandlerRegistry, type SignalHandler } from './handlers/registry.ts';
 import { type Attempt, abortAll, type RunOutcome, runHandler } from './handlers/run.ts';
+import type { LevelerSnapshot } from './heijunka/leveler.ts';
 import { type HeijunkaSnapshot, WorkerPool } from './heijunka/worker-pool.ts';
 import { newSignalId } from './ids.ts';
 import type { CircuitSnapshot, CircuitState } from './jidoka/circuit-breaker.ts';
@@ -82,6 +83,19 @@ export interface HealthReport {
   readonly in_flight: number;
   readonly circuits: Readonly<Record<string, CircuitState>>;
   readonly components: readonly (ComponentHealth & { readonly detail?: string })[];
+}
+
+export interface MetricsReport extends KaizenSnapshot {
+  readonly heijunka: {
+    readonly pool_size: number;
+    readonly pool_utilization: number;
+    readonly balance_coefficient: number;
+  };
+}
+
+export interface HeijunkaReport extends HeijunkaSnapshot {
+  /** What waits locally for a worker, by priority and type; null for a queue without a leveler. */
+  readonly leveling: LevelerSnapshot | null;
 }
 
 export interface StopReport {
@@ -231,7 +245,16 @@ export class TpsSystem {
       (delivery, workerId) => this.#process(delivery, workerId),
       this.supervisor,
       this.#clock,
-      { workers: Math.max(config.numWorkers, config.heijunkaPool), cards: config.workerCards },
+      {
+        workers: Math.max(config.numWorkers, config.heijunkaPool),
+        cards: config.workerCards,
+        scaling: {
+          max: config.heijunkaPoolMax,
+          targetMs: config.sloTargetMs,
+          upCooldownMs: config.heijunkaScaleUpSecs * 1000,
+          downCooldownMs: config.heijunkaScaleDownSecs * 1000,
+        },
+      },
     );
 
     this.jidoka.onTransition((t) => {
@@ -269,6 +292,11 @@ export class TpsSystem {
       const line = { principle: c.principle, andon_level: c.level, previous: c.previous, reason: c.reason };
       if (c.level === 'GREEN') this.logger.info(line, 'andon level changed');
       else this.logger.warn(line, 'andon level changed');
+    });
+    this.pool.onScale((e) => {
+      const text = `pool scaled ${e.direction} ${e.from} → ${e.to} workers: ${e.reason}`;
+      this.logger.info({ from: e.from, to: e.to, reason: e.reason }, 'worker pool scaled');
+      this.andon.alert('heijunka', e.direction === 'up' ? 'YELLOW' : 'GREEN', text);
     });
     this.supervisor.onEvent((e) => {
       if (e.kind === 'crashed') {
@@ -621,12 +649,22 @@ export class TpsSystem {
     };
   }
 
-  metrics(): KaizenSnapshot {
-    return this.kaizen.snapshot();
+  /** Kaizen's figures, with Heijunka's levelling figures beside them (GET /metrics). */
+  metrics(): MetricsReport {
+    const h = this.pool.snapshot();
+    return {
+      ...this.kaizen.snapshot(),
+      heijunka: {
+        pool_size: h.pool_size,
+        pool_utilization: h.pool_utilization,
+        balance_coefficient: h.balance_coefficient,
+      },
+    };
   }
 
-  heijunka(): HeijunkaSnapshot {
-    return this.pool.snapshot();
+  /** The pool, its workers and scaling, and what waits where (GET /heijunka). */
+  heijunka(): HeijunkaReport {
+    return { ...this.pool.snapshot(), leveling: this.queue.leveling?.() ?? null };
   }
 
   /** Every line's circuit in detail, and the rules they follow (GET /jidoka). */

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEFAULT_CONFIG, loadConfig, publicConfig, resolveConfig, VARIABLES } from '../src/config.ts';
+import {
+  DEFAULT_CONFIG,
+  loadConfig,
+  publicConfig,
+  resolveConfig,
+  typeNumberMap,
+  VARIABLES,
+} from '../src/config.ts';
 import { ConfigError } from '../src/errors.ts';
 
 describe('configuration', () => {
@@ -58,6 +65,13 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud', /LOG_LEVEL: expected one of: fatal, error/],
     ['AUTH_ENABLED', 'maybe', /AUTH_ENABLED: expected true or false/],
     ['JAEGER_ENDPOINT', 'not a url', /JAEGER_ENDPOINT/],
+    ['TPS_HEIJUNKA_WEIGHTS', 'validate=0', /TPS_HEIJUNKA_WEIGHTS: expected a list type=weight/],
+    ['TPS_HEIJUNKA_WEIGHTS', 'validate', /TPS_HEIJUNKA_WEIGHTS/],
+    ['TPS_HEIJUNKA_WEIGHTS', 'a=1=2', /TPS_HEIJUNKA_WEIGHTS/],
+    ['TPS_HEIJUNKA_CAPS', ' bad type=3', /TPS_HEIJUNKA_CAPS/],
+    ['TPS_KANBAN_HIGH_WATER', '0', /TPS_KANBAN_HIGH_WATER/],
+    ['TPS_ANDON_ERROR_RED_PCT', '101', /TPS_ANDON_ERROR_RED_PCT/],
+    ['TPS_ANDON_WEBHOOK_URL', 'ftp://x', /TPS_ANDON_WEBHOOK_URL/],
   ];
   for (const [name, value, message] of bad) {
     test(`${name}=${value} stops start-up naming the variable`, () => {
@@ -89,6 +103,22 @@ describe('configuration', () => {
       /SSL_CERT_PATH: cannot read/,
     );
     assert.throws(() => loadConfig({ HTTP_PORT: '9090' }), /METRICS_PORT: must differ from HTTP_PORT/);
+    assert.throws(
+      () => loadConfig({ TPS_ANDON_ERROR_YELLOW_PCT: '10', TPS_ANDON_ERROR_RED_PCT: '5' }),
+      /TPS_ANDON_ERROR_RED_PCT: must be at least TPS_ANDON_ERROR_YELLOW_PCT/,
+    );
+    assert.throws(() => loadConfig({ TPS_ANDON_P99_RED_MS: '100' }), /TPS_ANDON_P99_RED_MS/);
+  });
+
+  test('type lists are read as type=number pairs', () => {
+    const c = loadConfig({
+      TPS_HEIJUNKA_WEIGHTS: ' validate = 3 , report=1',
+      TPS_HEIJUNKA_CAPS: 'execute=8',
+    });
+    assert.equal(c.heijunkaWeights, 'validate=3,report=1');
+    assert.deepEqual(typeNumberMap(c.heijunkaWeights), { validate: 3, report: 1 });
+    assert.deepEqual(typeNumberMap(c.heijunkaCaps), { execute: 8 });
+    assert.deepEqual(typeNumberMap(loadConfig({}).heijunkaWeights), {});
   });
 
   test('library overrides are validated like the environment', () => {

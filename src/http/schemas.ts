@@ -153,6 +153,11 @@ const TypeFigures = Type.Object({
 
 export const Metrics = Type.Object({
   total_processed: Type.Integer(),
+  heijunka: Type.Object({
+    pool_size: Type.Integer(),
+    pool_utilization: Type.Number(),
+    balance_coefficient: Type.Number({ description: '1 when the workers are level.' }),
+  }),
   success_count: Type.Integer(),
   error_count: Type.Integer(),
   error_rate: Type.Number({ description: 'Percent (0–100) of processed signals that failed.' }),
@@ -288,12 +293,20 @@ export const AndonSchema = Type.Object({
   figures: BoardFiguresSchema,
 });
 
+const Counts = Type.Record(Type.String(), Type.Number());
+
 export const HeijunkaSchema = Type.Object({
   pool_size: Type.Integer(),
+  pool_min: Type.Integer(),
+  pool_max: Type.Integer(),
   cards_total: Type.Integer(),
   cards_in_use: Type.Integer(),
   pool_utilization: Type.Number(),
-  balance_coefficient: Type.Number(),
+  balance_coefficient: Type.Number({
+    description: 'Mean over max of signals per worker since the pool last changed size; 1 is level.',
+  }),
+  rate_per_sec: Type.Number({ description: 'Signals the workers took per second, recently.' }),
+  service_ms: Type.Number({ description: 'Recent mean processing time.' }),
   workers: Type.Array(
     Type.Object({
       id: Type.String(),
@@ -302,9 +315,40 @@ export const HeijunkaSchema = Type.Object({
       in_use: Type.Integer(),
       processed: Type.Integer(),
       busy_ms: Type.Number(),
+      busy_share: Type.Number({ description: 'Share of its life with at least one signal in work.' }),
+      recent_ms: Type.Number(),
       restarts: Type.Integer(),
     }),
   ),
+  scaling: Type.Array(
+    Type.Object({
+      at: Type.String({ format: 'date-time' }),
+      direction: Type.String(),
+      from: Type.Integer(),
+      to: Type.Integer(),
+      reason: Type.String(),
+    }),
+  ),
+  scale_ups: Type.Integer(),
+  scale_downs: Type.Integer(),
+  leveling: Type.Union([
+    Type.Object({
+      waiting: Type.Integer(),
+      aging_ms: Type.Integer(),
+      priorities: Type.Array(
+        Type.Object({
+          priority: Type.Integer(),
+          waiting: Type.Integer(),
+          waited_ms: Type.Integer(),
+          types: Counts,
+        }),
+      ),
+      weights: Counts,
+      caps: Counts,
+      in_flight: Counts,
+    }),
+    Type.Null(),
+  ]),
 });
 
 export const Info = Type.Object({

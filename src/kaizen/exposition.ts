@@ -305,6 +305,15 @@ export class Exposition {
         'counter',
         () => read().heijunka.workers.map((w) => ({ labels: { worker: w.id }, value: w.processed })),
       ),
+      new ComputedMetric(
+        'tps_heijunka_scaling_total',
+        'Worker pool scaling decisions, by direction.',
+        'counter',
+        () => [
+          { labels: { direction: 'up' }, value: read().heijunka.scale_ups },
+          { labels: { direction: 'down' }, value: read().heijunka.scale_downs },
+        ],
+      ),
       new ComputedMetric('tps_heijunka_worker_in_use', 'Cards each worker holds now.', 'gauge', () =>
         read().heijunka.workers.map((w) => ({ labels: { worker: w.id }, value: w.in_use })),
       ),

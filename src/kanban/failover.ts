@@ -1,4 +1,5 @@
 import { KanbanFullError, QueueUnavailableError } from '../errors.ts';
+import { type LevelerSnapshot, mergeLeveling } from '../heijunka/leveler.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkSignal } from '../signal.ts';
 import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
@@ -72,7 +73,7 @@ export class FailoverQueue implements KanbanQueue {
     }
   }
 
-  async pull(max: number, abort: AbortSignal): Promise<Delivery[]> {
+  async pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]> {
     if (this.#closed || abort.aborted) return NO_DELIVERIES;
     if (this.#overflow.size > 0) {
       const out: Delivery[] = [];
@@ -87,8 +88,10 @@ export class FailoverQueue implements KanbanQueue {
       stopB.abort();
     };
     abort.addEventListener('abort', onAbort, { once: true });
-    const fromPrimary = this.#primary.pull(max, stopA.signal).then((d) => this.#tag(d, this.#primary));
-    const fromSecondary = this.#secondary.pull(max, stopB.signal).then((d) => this.#tag(d, this.#secondary));
+    const fromPrimary = this.#primary.pull(max, stopA.signal, rank).then((d) => this.#tag(d, this.#primary));
+    const fromSecondary = this.#secondary
+      .pull(max, stopB.signal, rank)
+      .then((d) => this.#tag(d, this.#secondary));
     const first = await Promise.race([
       fromPrimary.then((d) => ({ d, primary: true })),
       fromSecondary.then((d) => ({ d, primary: false })),
@@ -101,6 +104,13 @@ export class FailoverQueue implements KanbanQueue {
     const combined = first.d.concat(loser);
     for (let i = max; i < combined.length; i++) this.#overflow.push(combined[i] as Delivery);
     return combined.length > max ? combined.slice(0, max) : combined;
+  }
+
+  /** Both brokers' local waiting deliveries together. */
+  leveling(): LevelerSnapshot | undefined {
+    const a = this.#primary.leveling?.();
+    const b = this.#secondary.leveling?.();
+    return a === undefined || b === undefined ? (a ?? b) : mergeLeveling(a, b);
   }
 
   async ack(delivery: Delivery): Promise<void> {

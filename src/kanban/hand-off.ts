@@ -1,8 +1,9 @@
+import { Leveler, type LevelerOptions, type LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { Delivery } from './queue.ts';
-import { Ring } from './ring.ts';
 
 interface Waiter {
   readonly max: number;
+  readonly rank: number;
   readonly resolve: (deliveries: Delivery[]) => void;
   readonly abort: AbortSignal;
   readonly onAbort: () => void;
@@ -12,27 +13,33 @@ interface Waiter {
 const NO_DELIVERIES: Delivery[] = [];
 
 /**
- * Where deliveries wait in this process for a worker to pull them: one FIFO lane per priority
- * (1 first) and the pulls waiting for work. Every driver keeps its local deliveries here, so the
- * pull contract (highest priority first, oldest first within one, no more than asked, an aborted
- * or closed pull resolves empty) is written once.
+ * Where deliveries wait in this process for a worker to pull them, and the pulls waiting for
+ * work. Every driver keeps its local deliveries here, so the pull contract is written once: which
+ * delivery goes next is Heijunka's leveler's choice (priority first, types in weighted turns,
+ * aging, per-type caps; oldest first within one type and priority), no pull gets more than it
+ * asked, and an aborted or closed pull resolves empty. A pull waiting for work gets the next
+ * delivery as soon as one can go.
  */
 export class HandOff<D extends Delivery> {
-  readonly #lanes: [Ring<D>, Ring<D>, Ring<D>, Ring<D>] = [new Ring(), new Ring(), new Ring(), new Ring()];
-  readonly #waiters = new Ring<Waiter>();
+  readonly #leveler: Leveler<D>;
+  /** Pulls waiting for work, in arrival order (a few: one per worker at most). */
+  #waiters: Waiter[] = [];
   readonly #onWait: (() => void) | undefined;
-  #size = 0;
   #wanted = 0;
   #closed = false;
 
-  /** @param onWait called each time a pull starts waiting (a broker driver fetches then). */
-  constructor(onWait?: () => void) {
+  /**
+   * @param onWait called each time a pull starts waiting (a broker driver fetches then).
+   * @param leveling the leveler's weights, caps and aging.
+   */
+  constructor(onWait?: () => void, leveling?: LevelerOptions) {
     this.#onWait = onWait;
+    this.#leveler = new Leveler<D>(leveling);
   }
 
   /** Deliveries waiting for a puller. */
   get size(): number {
-    return this.#size;
+    return this.#leveler.size;
   }
 
   /** Sum of what the waiting pulls asked for. */
@@ -49,24 +56,32 @@ export class HandOff<D extends Delivery> {
     this.#closed = false;
   }
 
-  /** Gives a delivery to the longest-waiting pull, or keeps it in its priority's lane. */
+  /** Keeps a delivery for the leveler to place, and serves the waiting pulls. */
   offer(d: D): void {
-    for (let w = this.#waiters.shift(); w !== undefined; w = this.#waiters.shift()) {
-      if (w.done) continue;
-      this.#settle(w, [d]);
-      return;
-    }
-    (this.#lanes[d.signal.priority - 1] as Ring<D>).push(d);
-    this.#size++;
+    this.#leveler.push(d);
+    if (this.#wanted > 0) this.#serveWaiters();
   }
 
-  /** Up to `max` deliveries now, else waits for the next one; [] once aborted or closed. */
-  pull(max: number, abort: AbortSignal): Promise<Delivery[]> {
+  /**
+   * A delivery taken earlier is settled (acked, nak'ed, dead-lettered): its type has room again
+   * under a cap, which may let a waiting pull go on.
+   */
+  settled(d: D): void {
+    if (this.#leveler.settled(d.signal.type) && this.#wanted > 0) this.#serveWaiters();
+  }
+
+  /**
+   * Up to `max` deliveries now, else waits for the next one; [] once aborted or closed. Among
+   * waiting pulls the one asking for most (the least loaded worker) is served first, then the
+   * lowest `rank`, then the longest waiting.
+   */
+  pull(max: number, abort: AbortSignal, rank = 0): Promise<Delivery[]> {
     if (this.#closed || abort.aborted) return Promise.resolve(NO_DELIVERIES);
-    if (this.#size > 0) return Promise.resolve(this.take(max));
+    if (this.#leveler.ready) return Promise.resolve(this.take(max));
     return new Promise((resolve) => {
       const waiter: Waiter = {
         max,
+        rank,
         resolve,
         abort,
         done: false,
@@ -79,29 +94,42 @@ export class HandOff<D extends Delivery> {
     });
   }
 
-  /** Up to `max` waiting deliveries, highest priority first. */
+  /** Up to `max` waiting deliveries, in the leveler's order. */
   take(max: number): D[] {
-    const n = Math.min(max, this.#size);
-    const out = new Array<D>(n);
-    let i = 0;
-    for (const lane of this.#lanes) {
-      while (i < n && lane.size > 0) out[i++] = lane.shift() as D;
-      if (i === n) break;
-    }
-    this.#size -= n;
-    return out;
+    return this.#leveler.take(max);
   }
 
   /** Every waiting delivery, taken out (to hand back to a broker, or drop after a lost connection). */
   drain(): D[] {
-    return this.take(this.#size);
+    return this.#leveler.drain();
+  }
+
+  /** What waits, by priority and type, and the leveler's settings. */
+  leveling(): LevelerSnapshot {
+    return this.#leveler.snapshot();
   }
 
   /** Ends every waiting pull with [] and refuses new ones until `open`. */
   close(): void {
     this.#closed = true;
-    for (let w = this.#waiters.shift(); w !== undefined; w = this.#waiters.shift())
-      this.#settle(w, NO_DELIVERIES);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) this.#settle(w, NO_DELIVERIES);
+  }
+
+  /** Serves the waiting pulls, best first, with what the leveler lets go now. */
+  #serveWaiters(): void {
+    while (this.#leveler.ready && this.#waiters.length > 0) {
+      let best = 0;
+      for (let i = 1; i < this.#waiters.length; i++) {
+        const w = this.#waiters[i] as Waiter;
+        const b = this.#waiters[best] as Waiter;
+        if (w.max > b.max || (w.max === b.max && w.rank < b.rank)) best = i;
+      }
+      const w = this.#waiters[best] as Waiter;
+      this.#waiters.splice(best, 1);
+      this.#settle(w, this.#leveler.take(w.max));
+    }
   }
 
   #settle(w: Waiter, deliveries: Delivery[]): void {
@@ -109,6 +137,11 @@ export class HandOff<D extends Delivery> {
     w.done = true;
     this.#wanted -= w.max;
     w.abort.removeEventListener('abort', w.onAbort);
+    // An aborted pull leaves the list here; a served one has left it already.
+    if (deliveries === NO_DELIVERIES) {
+      const i = this.#waiters.indexOf(w);
+      if (i >= 0) this.#waiters.splice(i, 1);
+    }
     w.resolve(deliveries);
   }
 }

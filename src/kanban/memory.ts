@@ -1,23 +1,26 @@
 import { KanbanFullError, withoutStack } from '../errors.ts';
+import type { LevelerOptions, LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { WorkSignal } from '../signal.ts';
 import { HandOff } from './hand-off.ts';
 import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
 
 export interface MemoryQueueOptions {
   readonly capacity: number;
+  /** Heijunka's leveler: weights, caps, aging. */
+  readonly leveling?: LevelerOptions;
   /** Dead letters kept; past it the oldest is forgotten (its status record remains). */
   readonly deadLetterCapacity?: number;
 }
 
 /**
- * The embedded Kanban: four priority lanes (1 first), FIFO within a lane, bounded by
- * `capacity`. Lives in this process only: nothing survives a crash, which is why shutdown drains
- * it before exiting.
+ * The embedded Kanban, bounded by `capacity`, in the order Heijunka's leveler gives (priority
+ * first, types in weighted turns, oldest first within a type). Lives in this process only:
+ * nothing survives a crash, which is why shutdown drains it before exiting.
  */
 export class MemoryQueue implements KanbanQueue {
   readonly backend = 'memory';
   readonly capacity: number;
-  readonly #ready = new HandOff<Delivery>();
+  readonly #ready: HandOff<Delivery>;
   readonly #delayed = new Set<NodeJS.Timeout>();
   readonly #deadLetters = new Map<string, Delivery>();
   readonly #deadLetterCapacity: number;
@@ -25,6 +28,7 @@ export class MemoryQueue implements KanbanQueue {
 
   constructor(options: MemoryQueueOptions) {
     this.capacity = options.capacity;
+    this.#ready = new HandOff<Delivery>(undefined, options.leveling);
     this.#deadLetterCapacity = options.deadLetterCapacity ?? 10_000;
   }
 
@@ -45,13 +49,16 @@ export class MemoryQueue implements KanbanQueue {
     this.#ready.offer({ signal, attempt: 1 });
   }
 
-  pull(max: number, abort: AbortSignal): Promise<Delivery[]> {
-    return this.#ready.pull(max, abort);
+  pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]> {
+    return this.#ready.pull(max, abort, rank);
   }
 
-  async ack(_delivery: Delivery): Promise<void> {}
+  async ack(delivery: Delivery): Promise<void> {
+    this.#ready.settled(delivery);
+  }
 
   async nak(delivery: Delivery, delayMs: number): Promise<void> {
+    this.#ready.settled(delivery);
     const next: Delivery = { signal: delivery.signal, attempt: delivery.attempt + 1 };
     if (delayMs <= 0 || this.#closed) {
       this.#ready.offer(next);
@@ -65,6 +72,7 @@ export class MemoryQueue implements KanbanQueue {
   }
 
   async deadLetter(delivery: Delivery, _reason: string): Promise<void> {
+    this.#ready.settled(delivery);
     this.#deadLetters.set(delivery.signal.id, delivery);
     if (this.#deadLetters.size > this.#deadLetterCapacity) {
       const oldest = this.#deadLetters.keys().next().value;
@@ -82,6 +90,10 @@ export class MemoryQueue implements KanbanQueue {
 
   dlqDepth(): number {
     return this.#deadLetters.size;
+  }
+
+  leveling(): LevelerSnapshot {
+    return this.#ready.leveling();
   }
 
   health(): QueueHealth {

@@ -12,6 +12,7 @@ import {
 } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { KanbanFullError, QueueUnavailableError, withoutStack } from '../errors.ts';
+import type { LevelerOptions, LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkSignal } from '../signal.ts';
 import { decodeSignal, encodeSignal, messageIdOf, traceparentOf, withTraceContext } from './codec.ts';
@@ -32,6 +33,8 @@ export interface NatsQueueOptions {
   readonly maxMessageBytes: number;
   /** How long dead letters are kept. */
   readonly deadLetterMaxAgeMs: number;
+  /** Heijunka's leveler for the deliveries fetched and waiting for a worker. */
+  readonly leveling?: LevelerOptions;
 }
 
 interface NatsDelivery extends Delivery {
@@ -77,7 +80,7 @@ export class NatsQueue implements KanbanQueue {
   readonly #logger: Logger;
   readonly #options: NatsQueueOptions;
   readonly #names: ReturnType<typeof natsNames>;
-  readonly #ready = new HandOff<NatsDelivery>(() => this.#topUp());
+  readonly #ready: HandOff<NatsDelivery>;
   readonly #fetches = new Set<ConsumerMessages>();
   readonly #held = new Set<NatsDelivery>();
   #consumer: Consumer | undefined;
@@ -97,6 +100,7 @@ export class NatsQueue implements KanbanQueue {
     this.#logger = logger;
     this.capacity = options.capacity;
     this.#names = natsNames(options.namespace);
+    this.#ready = new HandOff<NatsDelivery>(() => this.#topUp(), options.leveling);
   }
 
   async start(): Promise<void> {
@@ -148,13 +152,18 @@ export class NatsQueue implements KanbanQueue {
     this.#depth++;
   }
 
-  pull(max: number, abort: AbortSignal): Promise<Delivery[]> {
-    return this.#ready.pull(max, abort);
+  pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]> {
+    return this.#ready.pull(max, abort, rank);
+  }
+
+  leveling(): LevelerSnapshot {
+    return this.#ready.leveling();
   }
 
   async ack(delivery: Delivery): Promise<void> {
     const d = delivery as NatsDelivery;
     this.#held.delete(d);
+    this.#ready.settled(d);
     d.msg.ack();
     if (this.#depth > 0) this.#depth--;
   }
@@ -162,6 +171,7 @@ export class NatsQueue implements KanbanQueue {
   async nak(delivery: Delivery, delayMs: number): Promise<void> {
     const d = delivery as NatsDelivery;
     this.#held.delete(d);
+    this.#ready.settled(d);
     d.msg.nak(Math.max(0, Math.round(delayMs)));
   }
 
@@ -169,6 +179,7 @@ export class NatsQueue implements KanbanQueue {
     const d = delivery as NatsDelivery;
     await this.#copyToDeadLetters(d.msg, d.signal.id, reason, delivery.attempt);
     this.#held.delete(d);
+    this.#ready.settled(d);
     d.msg.ack();
     if (this.#depth > 0) this.#depth--;
     this.#dlqDepth++;

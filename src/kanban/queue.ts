@@ -1,3 +1,4 @@
+import type { LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { WorkSignal } from '../signal.ts';
 
 /** One delivery of a signal to a worker. `attempt` counts from 1. */
@@ -19,9 +20,10 @@ export interface QueueHealth {
  *
  * - `publish` resolves once the signal is safely enqueued, or rejects with `KanbanFullError`
  *   when `depth()` has reached `capacity`;
- * - `pull(max)` resolves with 1..max deliveries, highest priority first and oldest first within a
- *   priority, waiting until one is available; it resolves with [] once `abort` fires or the queue
- *   closes;
+ * - `pull(max)` resolves with 1..max deliveries in Heijunka's order (highest priority first, types
+ *   taking turns within a priority, oldest first within a type), waiting until one is available;
+ *   it resolves with [] once `abort` fires or the queue closes. Among pulls waiting at once, the
+ *   one asking for most goes first, then the lowest `rank`;
  * - each delivery is settled exactly once by `ack`, `nak` (deliver again after a delay, counted
  *   as a further attempt; never refused for lack of room, since the signal was already accepted)
  *   or `deadLetter`.
@@ -33,7 +35,7 @@ export interface KanbanQueue {
   /** Stops deliveries; pending pulls resolve with []. */
   close(): Promise<void>;
   publish(signal: WorkSignal): Promise<void>;
-  pull(max: number, abort: AbortSignal): Promise<Delivery[]>;
+  pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]>;
   ack(delivery: Delivery): Promise<void>;
   nak(delivery: Delivery, delayMs: number): Promise<void>;
   deadLetter(delivery: Delivery, reason: string): Promise<void>;
@@ -43,4 +45,6 @@ export interface KanbanQueue {
   depth(): number;
   dlqDepth(): number;
   health(): QueueHealth;
+  /** What waits locally for a worker, by priority and type (Heijunka's leveler). */
+  leveling?(): LevelerSnapshot | undefined;
 }

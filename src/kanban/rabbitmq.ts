@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { KanbanFullError, QueueUnavailableError, withoutStack } from '../errors.ts';
+import type { LevelerOptions, LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkSignal } from '../signal.ts';
 import { decodeSignal, encodeSignal, messageIdOf, traceparentOf, withTraceContext } from './codec.ts';
@@ -18,6 +19,8 @@ export interface RabbitQueueOptions {
   /** Deliveries after which RabbitMQ itself dead-letters a message (crash loops). */
   readonly deliveryLimit: number;
   readonly publishTimeoutMs: number;
+  /** Heijunka's leveler for the deliveries prefetched and waiting for a worker. */
+  readonly leveling?: LevelerOptions;
 }
 
 interface RabbitDelivery extends Delivery {
@@ -59,7 +62,7 @@ export function retryTier(delayMs: number): number {
  * is never dropped). Dead letters go to their own quorum queue through a dead-letter exchange, to
  * which RabbitMQ also sends a message delivered `deliveryLimit` times (a crash loop). The
  * connection reconnects forever; deliveries in hand when it drops come back from the broker.
- * Within the deliveries held, highest priority comes first; across the backlog it is FIFO.
+ * Within the deliveries held, Heijunka's leveler orders them; across the backlog it is FIFO.
  */
 export class RabbitQueue implements KanbanQueue {
   readonly backend = 'rabbitmq';
@@ -67,7 +70,7 @@ export class RabbitQueue implements KanbanQueue {
   readonly #options: RabbitQueueOptions;
   readonly #logger: Logger;
   readonly #names: ReturnType<typeof rabbitNames>;
-  readonly #ready = new HandOff<RabbitDelivery>();
+  readonly #ready: HandOff<RabbitDelivery>;
   readonly #tiers = new Set<number>();
   #connection: ChannelModel | undefined;
   #publisher: ConfirmChannel | undefined;
@@ -87,6 +90,7 @@ export class RabbitQueue implements KanbanQueue {
     this.#logger = logger;
     this.capacity = options.capacity;
     this.#names = rabbitNames(options.namespace);
+    this.#ready = new HandOff<RabbitDelivery>(undefined, options.leveling);
   }
 
   get ready(): boolean {
@@ -140,39 +144,53 @@ export class RabbitQueue implements KanbanQueue {
     }
   }
 
-  pull(max: number, abort: AbortSignal): Promise<Delivery[]> {
-    return this.#ready.pull(max, abort);
+  pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]> {
+    return this.#ready.pull(max, abort, rank);
+  }
+
+  leveling(): LevelerSnapshot {
+    return this.#ready.leveling();
   }
 
   async ack(delivery: Delivery): Promise<void> {
     const d = delivery as RabbitDelivery;
+    this.#ready.settled(d);
     this.#settleOn(d, () => d.channel.ack(d.msg));
   }
 
   async nak(delivery: Delivery, delayMs: number): Promise<void> {
     const d = delivery as RabbitDelivery;
-    const channel = this.#publisher;
-    if (!this.#connected || channel === undefined) {
-      throw new QueueUnavailableError(`RabbitMQ: ${this.#detail}; the broker will redeliver`);
+    // Settled here either way: on failure the broker redelivers it, it is no longer ours.
+    try {
+      const channel = this.#publisher;
+      if (!this.#connected || channel === undefined) {
+        throw new QueueUnavailableError(`RabbitMQ: ${this.#detail}; the broker will redeliver`);
+      }
+      const tier = retryTier(delayMs);
+      await this.#ensureTier(tier);
+      await this.#confirm(channel, '', this.#names.retry(tier), d.signal, d.attempt + 1);
+      this.#brokerWaiting++;
+      this.#settleOn(d, () => d.channel.ack(d.msg));
+    } finally {
+      this.#ready.settled(d);
     }
-    const tier = retryTier(delayMs);
-    await this.#ensureTier(tier);
-    await this.#confirm(channel, '', this.#names.retry(tier), d.signal, d.attempt + 1);
-    this.#brokerWaiting++;
-    this.#settleOn(d, () => d.channel.ack(d.msg));
   }
 
   async deadLetter(delivery: Delivery, reason: string): Promise<void> {
     const d = delivery as RabbitDelivery;
-    const channel = this.#publisher;
-    if (!this.#connected || channel === undefined) {
-      throw new QueueUnavailableError(`RabbitMQ: ${this.#detail}; the broker will redeliver`);
+    try {
+      const channel = this.#publisher;
+      if (!this.#connected || channel === undefined) {
+        throw new QueueUnavailableError(`RabbitMQ: ${this.#detail}; the broker will redeliver`);
+      }
+      await this.#confirm(channel, this.#names.dlx, '', d.signal, d.attempt, {
+        'tps-dead-letter-reason': reason.slice(0, 1000),
+      });
+      this.#settleOn(d, () => d.channel.ack(d.msg));
+      this.#dlqDepth++;
+    } finally {
+      this.#ready.settled(d);
     }
-    await this.#confirm(channel, this.#names.dlx, '', d.signal, d.attempt, {
-      'tps-dead-letter-reason': reason.slice(0, 1000),
-    });
-    this.#settleOn(d, () => d.channel.ack(d.msg));
-    this.#dlqDepth++;
   }
 
   /** RabbitMQ cannot take one message out of a queue: a retried signal's dead letter stays as a record. */

@@ -214,6 +214,42 @@ describe('heijunka: dispatch and balance', () => {
   });
 });
 
+describe('heijunka: a stuck worker', () => {
+  test('holds only the signals it started; everything else goes to the others', async (t) => {
+    const release = deferred();
+    const stuck: string[] = [];
+    const system = await startSystem(
+      t,
+      { ...FIXED, numWorkers: 4, heijunkaPool: 4, workerCards: 4, kanbanBuffer: 5000 },
+      {
+        handlers: {
+          work: async (s, ctx) => {
+            if (ctx.workerId === 'worker-2') {
+              stuck.push(s.id);
+              await release.promise; // hangs until the test lets go
+            }
+            await sleep(1);
+          },
+        },
+      },
+    );
+    const ids: string[] = [];
+    for (let i = 0; i < 600; i++) ids.push((await system.submit({ type: 'work' })).record.id);
+    await waitUntil(
+      async () =>
+        (await Promise.all(ids.map((id) => system.status(id)))).filter((r) => r.state === 'completed')
+          .length ===
+        600 - stuck.length,
+      'every signal not held by the stuck worker to complete',
+      20_000,
+    );
+    assert.ok(stuck.length <= 4, `the stuck worker holds ${stuck.length}, at most its 4 cards`);
+    assert.equal(system.queue.depth(), 0, 'nothing waits for it');
+    release.resolve();
+    await waitUntil(() => system.pool.inFlight() === 0, 'the stuck ones finish once released');
+  });
+});
+
 describe('heijunka: scaling', () => {
   test('a spike grows the pool within seconds, it shrinks back after, nothing lost or run twice', async (t) => {
     const runs = new Map<string, number>();

@@ -78,6 +78,7 @@ export interface TpsConfig {
   readonly sslCertPath: string;
   readonly sslKeyPath: string;
   readonly rateLimit: number;
+  readonly faultInjection: boolean;
 }
 
 type Key = keyof TpsConfig;
@@ -722,6 +723,14 @@ export const VARIABLES: readonly Variable[] = [
     accepts: 'an integer number of requests per minute from 0 (no limit) to 100000000',
     doc: 'Requests per minute per client address on POST endpoints; past it, 429 with Retry-After. 0: no limit.',
     parse: int(0, 100_000_000),
+  }),
+  variable({
+    env: 'TPS_FAULT_INJECTION',
+    key: 'faultInjection',
+    default: false,
+    accepts: 'true or false',
+    doc: 'Enables POST /chaos/workers/crash (crash a worker loop, for chaos tests; behind the token when AUTH_ENABLED). Off in production.',
+    parse: bool,
   }),
 ];
 

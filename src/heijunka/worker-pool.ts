@@ -70,6 +70,8 @@ class Worker {
   busySince = 0;
   recentMs = 0;
   retiring = false;
+  /** Set by fault injection: the loop throws at its next step. */
+  crash: string | undefined;
   #wake: (() => void) | undefined;
 
   constructor(id: string, cards: number, bornAt: number) {
@@ -193,6 +195,19 @@ export class WorkerPool {
     let n = 0;
     for (const w of this.#workers) if (!w.retiring && states.get(w.id) === 'running') n++;
     return n;
+  }
+
+  /**
+   * Fault injection: makes a worker's pull loop fail at its next step (at once under load), as a
+   * bug would; the supervisor restarts it and the signals it holds keep running. Returns the id
+   * of the worker, or undefined when there is no such running worker.
+   */
+  crash(id?: string): string | undefined {
+    const w = this.#workers.find((x) => !x.retiring && (id === undefined || x.id === id));
+    if (w === undefined) return undefined;
+    w.crash = 'injected fault: worker crash';
+    w.wake();
+    return w.id;
   }
 
   /** Subscribes to scaling decisions; returns the unsubscribe function. */
@@ -331,6 +346,7 @@ export class WorkerPool {
     abort.addEventListener('abort', onAbort, { once: true });
     try {
       while (!abort.aborted) {
+        this.#crashIfAsked(w);
         const free = w.cards - w.inUse;
         if (free <= 0) {
           await w.cardReturned();
@@ -339,10 +355,18 @@ export class WorkerPool {
         // Ranked among waiting pulls after free cards: the faster worker first.
         const deliveries = await this.#queue.pull(free, abort, w.recentMs);
         for (const d of deliveries) this.#dispatch(w, d);
+        this.#crashIfAsked(w);
       }
     } finally {
       abort.removeEventListener('abort', onAbort);
     }
+  }
+
+  #crashIfAsked(w: Worker): void {
+    const reason = w.crash;
+    if (reason === undefined) return;
+    w.crash = undefined;
+    throw new Error(reason);
   }
 
   #dispatch(w: Worker, d: Delivery): void {

@@ -1,4 +1,4 @@
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { publicConfig } from '../config.ts';
 import { InvalidSignalError } from '../errors.ts';
@@ -341,6 +341,29 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
     },
     async (request) => system.resetLine(request.params.type),
   );
+
+  if (config.faultInjection) {
+    app.post(
+      '/chaos/workers/crash',
+      {
+        ...guards,
+        schema: {
+          summary: 'Fault injection (TPS_FAULT_INJECTION): crash one worker loop; the supervisor restarts it',
+          querystring: Type.Object({ worker: Type.Optional(Type.String({ maxLength: 64 })) }),
+          response: { 200: Type.Object({ crashed: Type.String() }), 404: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const crashed = system.pool.crash(request.query.worker);
+        if (crashed === undefined) {
+          return reply
+            .code(404)
+            .send({ success: false, error: 'worker_not_found', message: 'no such running worker' } as never);
+        }
+        return { crashed };
+      },
+    );
+  }
 
   app.get(
     '/andon',

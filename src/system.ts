@@ -725,7 +725,7 @@ export class TpsSystem {
   /** The Andon board with the figures each tile shows (GET /andon, the live stream and page). */
   andonBoard(): BoardView {
     const board = this.andon.board();
-    const k = this.kaizen.snapshot().windows['1m'];
+    const k = this.kaizen.window('1m');
     const pool = this.pool.snapshot();
     const queueHealth = this.queue.health();
     return {

@@ -69,17 +69,21 @@ class ComputedMetric {
 /** Prometheus histogram samples (cumulative buckets, sum, count, in seconds) from an HDR histogram of µs. */
 function histogramValues(name: string, h: Histogram | undefined, labels: Labels): Value[] {
   const out: Value[] = [];
-  // One pass over the recorded values (only the populated HDR buckets), bucket bounds in order.
+  // One pass over the HDR counts, bucket bounds in order; the sum from each bucket's median value.
   const counts = new Array<number>(LATENCY_BUCKETS.length).fill(0);
+  let sumUs = 0;
   if (h !== undefined && h.totalCount > 0) {
-    const it = h.recordedValuesIterator;
-    it.reset();
     let b = 0;
-    while (it.hasNext()) {
-      const v = it.next();
-      const us = v.valueIteratedTo;
+    let seen = 0;
+    const total = h.totalCount;
+    for (let i = 0; i < h.countsArrayLength && seen < total; i++) {
+      const c = h.getCountAtIndex(i);
+      if (c === 0) continue;
+      seen += c;
+      const us = h.highestEquivalentValue(h.valueFromIndex(i));
+      sumUs += h.medianEquivalentValue(us) * c;
       while (b < LATENCY_BUCKETS.length && us > (LATENCY_BUCKETS[b] as number) * 1_000_000) b++;
-      if (b < counts.length) counts[b] = (counts[b] as number) + v.countAtValueIteratedTo;
+      if (b < counts.length) counts[b] = (counts[b] as number) + c;
     }
   }
   let cumulative = 0;
@@ -92,7 +96,7 @@ function histogramValues(name: string, h: Histogram | undefined, labels: Labels)
   out.push({
     metricName: `${name}_sum`,
     labels,
-    value: count === 0 ? 0 : ((h as Histogram).mean * count) / 1_000_000,
+    value: sumUs / 1_000_000,
   });
   out.push({ metricName: `${name}_count`, labels, value: count });
   return out;

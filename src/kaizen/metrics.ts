@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import { type Histogram, newHistogram, toMicros } from './histogram.ts';
+import { type Histogram, newHistogram, summarize, toMicros } from './histogram.ts';
 import { RollingWindow } from './rolling-window.ts';
 import { WindowedHistogram } from './windowed-histogram.ts';
 
@@ -35,17 +35,20 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+const REPORTED = [50, 95, 99, 99.9];
+
 function percentiles(h: Histogram): Percentiles {
   const count = h.totalCount;
   if (count === 0) return NO_PERCENTILES;
   const ms = (us: number) => round3(us / 1000);
+  const { mean, values } = summarize(h, REPORTED);
   return {
     count,
-    avg_ms: ms(h.mean),
-    p50_ms: ms(h.getValueAtPercentile(50)),
-    p95_ms: ms(h.getValueAtPercentile(95)),
-    p99_ms: ms(h.getValueAtPercentile(99)),
-    p999_ms: ms(h.getValueAtPercentile(99.9)),
+    avg_ms: ms(mean),
+    p50_ms: ms(values[0] as number),
+    p95_ms: ms(values[1] as number),
+    p99_ms: ms(values[2] as number),
+    p999_ms: ms(values[3] as number),
     max_ms: ms(h.maxValue),
   };
 }
@@ -257,6 +260,11 @@ export class Kaizen {
   sloAttainment(window: WindowName): number | null {
     const { ok, failed, withinSlo } = this.#all.counts.totals(this.#clock.now(), WINDOWS[window]);
     return ok + failed === 0 ? null : withinSlo / (ok + failed);
+  }
+
+  /** The figures of all signals over one window (what the Andon board shows), without the rest. */
+  window(name: WindowName): WindowFigures {
+    return this.#window(this.#all, WINDOWS[name], this.#clock.now());
   }
 
   snapshot(): KaizenSnapshot {

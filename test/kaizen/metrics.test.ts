@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FakeClock } from '../../src/clock.ts';
+import { newHistogram, summarize } from '../../src/kaizen/histogram.ts';
 import { Kaizen } from '../../src/kaizen/metrics.ts';
 import { RollingWindow } from '../../src/kaizen/rolling-window.ts';
+import { WindowedHistogram } from '../../src/kaizen/windowed-histogram.ts';
 
 /** The exact nearest-rank percentile of a sorted list. */
 function exact(sorted: number[], p: number): number {
@@ -128,5 +130,59 @@ describe('rolling window', () => {
     assert.deepEqual(w60.totals(60_500), { ok: 1, failed: 0, withinSlo: 0 });
     assert.deepEqual(w60.totals(200_000), { ok: 0, failed: 0, withinSlo: 0 });
     assert.equal(w.totals(0).ok, 0);
+  });
+});
+
+describe('histogram summary', () => {
+  test('one pass gives the same mean and percentiles as the library', () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (const digits of [2, 3] as const) {
+      for (const n of [1, 2, 3, 10, 999, 20_000]) {
+        const h = newHistogram(digits);
+        for (let i = 0; i < n; i++) h.recordValue(1 + Math.floor(random() ** 3 * 5_000_000));
+        const asked = [0.1, 50, 95, 99, 99.9, 100];
+        const { mean, values } = summarize(h, asked);
+        assert.equal(mean, h.mean, `mean, ${n} values, ${digits} digits`);
+        assert.deepEqual(
+          values,
+          asked.map((p) => h.getValueAtPercentile(p)),
+          `percentiles, ${n} values, ${digits} digits`,
+        );
+      }
+    }
+    assert.deepEqual(summarize(newHistogram(), [50, 99]), { mean: 0, values: [0, 0] });
+  });
+});
+
+describe('windowed histogram', () => {
+  test('reads stay exact while a slice fills, as slices finish, and as they leave the window', () => {
+    const w = new WindowedHistogram(6, 1000);
+    const span = (now: number, ms: number) => {
+      const h = w.merged(now, ms);
+      return { count: h.totalCount, max: h.maxValue };
+    };
+    w.record(100, 0);
+    assert.deepEqual(span(0, 3000), { count: 1, max: 100 });
+    // More in the same slice after a read: the read after sees it.
+    w.record(200, 500);
+    assert.deepEqual(span(500, 3000), { count: 2, max: 200 });
+    w.record(300, 1500);
+    w.record(400, 2500);
+    assert.deepEqual(span(2500, 3000), { count: 4, max: 400 });
+    // The first slice leaves a 3 s window at 3 s, the second at 4 s; a 2 s window keeps less.
+    assert.deepEqual(span(3000, 3000), { count: 2, max: 400 });
+    assert.equal(w.merged(3000, 2000).totalCount, 1);
+    assert.equal(w.merged(3000, 6000).totalCount, 4);
+    w.record(500, 3200);
+    assert.equal(w.merged(3200, 3000).totalCount, 3);
+    assert.equal(w.merged(4000, 3000).totalCount, 2);
+    // A slot that comes round again starts empty (0 s and 6 s share a ring slot).
+    w.record(600, 6000);
+    assert.deepEqual(span(6000, 6000), { count: 4, max: 600 });
+    assert.equal(w.merged(20_000, 6000).totalCount, 0);
   });
 });

@@ -72,6 +72,7 @@ const USAGE = `usage: node bench/run.ts [options]   (after npm run build; npm ru
   --warmup SECS        load before the rounds, per target (default 3)
   --memory-rate N      memory check: fixed offered rate, requests/s (default 5000)
   --memory-signals N   memory check: requests sent to each fresh server (default 100000)
+  --node-flags FLAGS   Node.js flags for both servers (default: those of the start script)
   --json               print one JSON object with every figure on stdout (the report goes to stderr)
   -h, --help           this text`;
 
@@ -96,6 +97,7 @@ const args = parseArgs({
     warmup: { type: 'string', default: '3' },
     'memory-rate': { type: 'string', default: '5000' },
     'memory-signals': { type: 'string', default: '100000' },
+    'node-flags': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -128,6 +130,18 @@ const options = {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVICE_JS = 'dist/src/main.js';
+/** Node.js flags both servers run with: by default the ones `npm start` gives the service. */
+const NODE_FLAGS = (
+  args['node-flags'] ??
+  (
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+  ).scripts.start
+    .split(/\s+/)
+    .filter((word) => word.startsWith('--'))
+    .join(' ')
+)
+  .split(/\s+/)
+  .filter((flag) => flag !== '');
 const BARE_JS = 'dist/bench/bare-server.js';
 
 for (const script of [SERVICE_JS, BARE_JS]) {
@@ -262,7 +276,11 @@ function tally(stream: NodeJS.ReadableStream | null, log: LogTally): void {
 }
 
 function start(name: string, script: string, env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, [script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...NODE_FLAGS, script], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (proc.pid === undefined) throw new Error(`${name}: could not start ${script}`);
   const newTally = (): LogTally => ({ lines: 0, warnings: new Map(), tail: [] });
   let resolveExit: () => void = () => {};
@@ -752,6 +770,7 @@ function machine() {
     total_memory_mb: Math.round(os.totalmem() / 1024 / 1024),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node_version: process.version,
+    node_flags: NODE_FLAGS.join(' '),
     fastify_version: version('fastify'),
     autocannon_version: version('autocannon'),
   };
@@ -765,7 +784,7 @@ async function main(): Promise<void> {
     `machine: ${host.cpu_model} × ${host.cpu_count} CPUs, ${fmtInt(host.total_memory_mb)} MB RAM, ${host.os}`,
   );
   say(
-    `runtime: node ${host.node_version}, fastify ${host.fastify_version}, autocannon ${host.autocannon_version}`,
+    `runtime: node ${host.node_version}, fastify ${host.fastify_version}, autocannon ${host.autocannon_version}; server flags: ${NODE_FLAGS.join(' ') || '(none)'}`,
   );
   say('note: autocannon (in this process), the ceiling and the service share this machine’s CPUs');
   const distAge = Math.min(statSync(join(ROOT, SERVICE_JS)).mtimeMs, statSync(join(ROOT, BARE_JS)).mtimeMs);

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type preHandlerAsyncHookHandler } from 'fastify';
 import { registerAndonStream } from './http/andon-stream.ts';
@@ -8,6 +10,25 @@ import { parseJsonBody } from './http/json-body.ts';
 import { registerRoutes } from './http/routes.ts';
 import type { TpsSystem } from './system.ts';
 import { VERSION } from './version.ts';
+
+/** Headers on every answer: no MIME sniffing, no framing, no referrer, API answers not cached. */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+});
+/** With TLS on, browsers are told to keep to HTTPS (one year). */
+const HSTS = 'max-age=31536000';
+/** A caller's request id is kept when it is short and plain; anything else gets a new one. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
 
 /**
  * Builds the HTTP API around a system without listening, so tests can call `inject()`.
@@ -21,7 +42,9 @@ export async function buildApp(system: TpsSystem): Promise<FastifyInstance> {
       ? { https: { cert: readFileSync(config.sslCertPath), key: readFileSync(config.sslKeyPath) } }
       : {}),
     bodyLimit: config.maxBodyBytes,
-    requestIdHeader: 'x-request-id',
+    // The request id: the caller's `x-request-id` when it is sane, else a new UUID; echoed back.
+    requestIdHeader: false,
+    genReqId: requestId,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Errors raised while routing (a malformed URL, an over-long id) get the same JSON shape.
@@ -40,6 +63,13 @@ export async function buildApp(system: TpsSystem): Promise<FastifyInstance> {
     }
   });
   app.setErrorHandler(onError);
+  const tls = config.sslEnabled;
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
+    reply.header('x-request-id', request.id);
+    if (tls) reply.header('strict-transport-security', HSTS);
+    done();
+  });
   app.setNotFoundHandler(notFoundHandler);
 
   await app.register(swagger, {
@@ -55,7 +85,7 @@ export async function buildApp(system: TpsSystem): Promise<FastifyInstance> {
 
   const writeGuards: preHandlerAsyncHookHandler[] = [];
   if (config.authEnabled) writeGuards.push(bearerAuth(config.authToken));
-  if (config.rateLimit > 0) writeGuards.push(rateLimit(config.rateLimit));
+  if (config.rateLimit > 0) writeGuards.push(rateLimit(config.rateLimit, () => system.clock.wallNow()));
   registerRoutes(app, system, { version: VERSION, writeGuards });
   registerAndonStream(app, system);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -178,6 +178,10 @@ function errorText(error: unknown): string {
  */
 export class TpsSystem {
   readonly config: TpsConfig;
+  /** The clock the system runs on (fake in tests). */
+  get clock(): Clock {
+    return this.#clock;
+  }
   readonly logger: Logger;
   readonly registry = new HandlerRegistry();
   readonly jidoka: Jidoka;

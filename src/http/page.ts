@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { escapeHtml } from './html.ts';
 
 export interface PageInfo {
@@ -551,6 +552,25 @@ const SCRIPT = `
  * service is and how to call it. One self-contained document: inline CSS and JS, no external
  * assets. Without JavaScript only the documentation shows.
  */
+const MARK_JS = "document.documentElement.className = 'js';";
+
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+
+/**
+ * The page's Content-Security-Policy: its own two inline scripts and its stylesheet by hash,
+ * nothing else loaded, the live board's stream from this origin only, no framing.
+ */
+export const PAGE_CSP = [
+  "default-src 'none'",
+  `script-src ${sha256(MARK_JS)} ${sha256(SCRIPT)}`,
+  `style-src ${sha256(STYLE)}`,
+  "connect-src 'self'",
+  'img-src data:',
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 export function homePage(info: PageInfo): string {
   const name = escapeHtml(info.name);
   const types = info.signalTypes.map((t) => `<code>${escapeHtml(t)}</code>`).join(', ');
@@ -562,7 +582,7 @@ export function homePage(info: PageInfo): string {
 <meta name="color-scheme" content="dark">
 <title>${name}</title>
 <link id="icon" rel="icon" href="data:,">
-<script>document.documentElement.className = 'js';</script>
+<script>${MARK_JS}</script>
 <style>${STYLE}</style>
 </head>
 <body data-name="${name}">

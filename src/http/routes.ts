@@ -6,7 +6,7 @@ import type { SignalRecord } from '../signal.ts';
 import type { TpsSystem } from '../system.ts';
 import { parseTraceparent } from '../tracing/trace-context.ts';
 import { refOf, SPAN_ERROR, SpanKind } from '../tracing/tracer.ts';
-import { homePage } from './page.ts';
+import { homePage, PAGE_CSP } from './page.ts';
 import {
   Accepted,
   AndonSchema,
@@ -376,6 +376,6 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
   );
 
   app.get('/', { schema: { hide: true } }, async (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.type('text/html; charset=utf-8').send(page()),
+    reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(page()),
   );
 }

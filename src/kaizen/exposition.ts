@@ -239,7 +239,7 @@ export class Exposition {
       ),
       new ComputedMetric(
         'tps_andon_alerts_total',
-        'Andon level changes, by principle and the level changed to.',
+        'Andon records (level changes and alerts such as a circuit opening), by principle and level.',
         'counter',
         () =>
           read().andonAlerts.map(([principle, level, value]) => ({ labels: { principle, level }, value })),

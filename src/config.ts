@@ -52,6 +52,7 @@ export interface TpsConfig {
   readonly andonErrorRedPct: number;
   readonly andonP99YellowMs: number;
   readonly andonP99RedMs: number;
+  readonly andonClearSecs: number;
   readonly andonWebhookUrl: string;
   readonly andonHistory: number;
   readonly maxAttempts: number;
@@ -465,6 +466,14 @@ export const VARIABLES: readonly Variable[] = [
     accepts: 'an integer number of milliseconds from 1 to 3600000',
     doc: 'Kaizen turns RED when the end-to-end p99 over the last minute is over this.',
     parse: int(1, 3_600_000),
+  }),
+  variable({
+    env: 'TPS_ANDON_CLEAR_SECS',
+    key: 'andonClearSecs',
+    default: 5,
+    accepts: 'an integer number of seconds from 0 to 3600',
+    doc: 'A light goes up at once but comes down only after its rules have given the lower level this long, so a figure hovering at a threshold does not flap the board, its history and the webhook. 0: no hold.',
+    parse: int(0, 3600),
   }),
   variable({
     env: 'TPS_ANDON_WEBHOOK_URL',

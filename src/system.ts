@@ -226,6 +226,7 @@ export class TpsSystem {
       errorRedPct: config.andonErrorRedPct,
       p99YellowMs: config.andonP99YellowMs,
       p99RedMs: config.andonP99RedMs,
+      clearMs: config.andonClearSecs * 1000,
     });
     this.#backends = createBackends(config, this.logger, this.#clock, { queue: options.queue });
     this.queue = this.#backends.queue;

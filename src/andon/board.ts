@@ -29,6 +29,11 @@ export interface AndonThresholds {
   readonly errorRedPct: number;
   readonly p99YellowMs: number;
   readonly p99RedMs: number;
+  /**
+   * A light goes up at once but comes down only after its rules have given a lower level for
+   * this long, so a reading hovering at a threshold does not flap the board (0: no hold).
+   */
+  readonly clearMs: number;
 }
 
 export const DEFAULT_THRESHOLDS: AndonThresholds = {
@@ -37,6 +42,7 @@ export const DEFAULT_THRESHOLDS: AndonThresholds = {
   errorRedPct: 5,
   p99YellowMs: 200,
   p99RedMs: 500,
+  clearMs: 5_000,
 };
 
 export interface Light {
@@ -120,7 +126,8 @@ export function computeLights(r: AndonReadings, t: AndonThresholds): Record<Prin
 
 /**
  * Andon: the GREEN / YELLOW / RED board. `evaluate` recomputes every light from the readings and
- * records each change (bounded history, newest last) and tells listeners.
+ * records each change (bounded history, newest last) and tells listeners. A light rises at once;
+ * it falls only once its rules have given a lower level for `clearMs` without a break.
  */
 export class Andon {
   readonly #thresholds: AndonThresholds;
@@ -132,6 +139,8 @@ export class Andon {
   readonly #alerts = new Map<string, number>();
   #lights: Record<Principle, Light>;
   #overall: Light = green('all principles green');
+  /** Since when (monotonic ms) each principle's rules have given a level below its light. */
+  readonly #lowerSince = new Map<Principle, number>();
 
   constructor(historySize: number, clock: Clock, thresholds: AndonThresholds = DEFAULT_THRESHOLDS) {
     this.#historySize = historySize;
@@ -148,11 +157,24 @@ export class Andon {
   }
 
   evaluate(readings: AndonReadings): void {
-    const next = computeLights(readings, this.#thresholds);
+    const computed = computeLights(readings, this.#thresholds);
+    const clearMs = this.#thresholds.clearMs;
+    const now = this.#clock.now();
+    const next = {} as Record<Principle, Light>;
     let overall = green('all principles green');
     for (const p of PRINCIPLES) {
-      const light = next[p];
-      if (light.level !== this.#lights[p].level) this.#change(p, light, this.#lights[p].level);
+      const current = this.#lights[p];
+      let light = computed[p];
+      if (RANK[light.level] < RANK[current.level] && clearMs > 0) {
+        const since = this.#lowerSince.get(p) ?? now;
+        this.#lowerSince.set(p, since);
+        if (now - since < clearMs) {
+          const left = Math.ceil((clearMs - (now - since)) / 1000);
+          light = { level: current.level, reason: `${light.reason}; clearing (${left} s)` };
+        } else this.#lowerSince.delete(p);
+      } else this.#lowerSince.delete(p);
+      next[p] = light;
+      if (light.level !== current.level) this.#change(p, light, current.level);
       if (RANK[light.level] > RANK[overall.level])
         overall = { level: light.level, reason: `${p}: ${light.reason}` };
     }

@@ -61,7 +61,8 @@ describe('andon rules', () => {
 
 describe('andon board', () => {
   test('records level changes with reasons, overall is the worst', () => {
-    const andon = new Andon(100, new FakeClock());
+    const clock = new FakeClock();
+    const andon = new Andon(100, clock);
     const heard: string[] = [];
     andon.onChange((c) => heard.push(`${c.principle}:${c.level}`));
     andon.evaluate(calm);
@@ -74,13 +75,60 @@ describe('andon board', () => {
     assert.equal(last?.previous, 'GREEN');
     assert.match(last?.reason ?? '', /circuit execute open/);
     assert.match(last?.at ?? '', /^\d{4}-\d\d-\d\dT/);
+    // Back to calm: the light comes down once the rules have said so for the hold time.
+    andon.evaluate(calm);
+    assert.equal(andon.overall, 'RED', 'held');
+    clock.advance(DEFAULT_THRESHOLDS.clearMs);
     andon.evaluate(calm);
     assert.equal(andon.overall, 'GREEN');
+    assert.deepEqual(heard, ['jidoka:RED', 'overall:RED', 'jidoka:GREEN', 'overall:GREEN']);
   });
 
   test('the history is bounded', () => {
-    const andon = new Andon(5, new FakeClock());
+    const andon = new Andon(5, new FakeClock(), { ...DEFAULT_THRESHOLDS, clearMs: 0 });
     for (let i = 0; i < 20; i++) andon.evaluate({ ...calm, dlqDepth: i % 2 });
     assert.equal(andon.board().history.length, 5);
+  });
+
+  test('a light rises at once and falls only after the lower level held for clearMs', () => {
+    const clock = new FakeClock();
+    const andon = new Andon(100, clock, { ...DEFAULT_THRESHOLDS, clearMs: 5_000 });
+    const hovering = (errorRatePct: number) => andon.evaluate({ ...calm, errorRatePct });
+    hovering(0.5);
+    hovering(1.5);
+    assert.equal(andon.board().principles.andon.level, 'YELLOW', 'up at once');
+    // Hovering at the 1 % threshold for 20 s, a reading every 500 ms: no flapping.
+    for (let i = 0; i < 40; i++) {
+      clock.advance(500);
+      hovering(i % 2 === 0 ? 0.9 : 1.1);
+    }
+    assert.equal(andon.board().principles.andon.level, 'YELLOW');
+    const changes = () => andon.board().history.filter((c) => c.principle === 'andon').length;
+    assert.equal(changes(), 1, 'one change: GREEN to YELLOW');
+    // Under the threshold without a break: still held for a while, with the reason saying so.
+    hovering(0.5);
+    clock.advance(4_000);
+    hovering(0.5);
+    assert.equal(andon.board().principles.andon.level, 'YELLOW');
+    assert.match(andon.board().principles.andon.reason, /clearing \(1 s\)/);
+    // Going up to RED meanwhile is immediate, and restarts the hold.
+    hovering(6);
+    assert.equal(andon.board().principles.andon.level, 'RED');
+    clock.advance(1_000);
+    hovering(0.5);
+    clock.advance(4_999);
+    hovering(0.5);
+    assert.equal(andon.board().principles.andon.level, 'RED');
+    clock.advance(1);
+    hovering(0.5);
+    assert.equal(andon.board().principles.andon.level, 'GREEN', 'down after 5 s without a break');
+    assert.equal(andon.overall, 'GREEN');
+    assert.deepEqual(
+      andon
+        .board()
+        .history.filter((c) => c.principle === 'andon')
+        .map((c) => c.level),
+      ['YELLOW', 'RED', 'GREEN'],
+    );
   });
 });

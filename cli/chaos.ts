@@ -126,7 +126,12 @@ class Managed {
     this.#child = undefined;
     if (child === undefined || child.exitCode !== null) return child?.exitCode ?? null;
     child.kill(signal);
-    const code = await Promise.race([this.#exit, sleep(timeoutMs, 'timeout' as const)]);
+    const timer = new AbortController();
+    const code = await Promise.race([
+      this.#exit,
+      sleep(timeoutMs, 'timeout' as const, { signal: timer.signal }).catch(() => null),
+    ]);
+    timer.abort();
     if (code === 'timeout') {
       child.kill('SIGKILL');
       return this.#exit;
@@ -175,6 +180,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       METRICS_PORT: String(metricsPort),
       LOG_LEVEL: 'warn',
       TPS_FAULT_INJECTION: 'true',
+      // Its own service, whatever the shell says: no token, no rate limit, plain HTTP.
+      AUTH_ENABLED: 'false',
+      RATE_LIMIT: '0',
+      SSL_ENABLED: 'false',
       TPS_KANBAN_BACKEND: o.backend,
       TPS_KANBAN_BUFFER: '20000',
       NATS_URL: natsUrl,

@@ -32,6 +32,11 @@ export interface LoadOptions {
   readonly token?: string;
   /** In `complete` mode, how long a request may wait for its signal (Prefer: wait), seconds. */
   readonly waitSecs?: number;
+  /**
+   * How long a request may go unanswered before it counts as `no_answer` (default: the wait it
+   * asked for plus 5 s in `complete` mode, 15 s in `accept` mode).
+   */
+  readonly answerTimeoutMs?: number;
   /** Requests without an answer at most; past it a send counts as an error (the server stalled). */
   readonly maxInFlight?: number;
   /** Polls /status and /jidoka (queue depth, circuit); off for a server that has neither. */
@@ -58,6 +63,9 @@ const DEFAULT_PAYLOADS: Readonly<Record<string, Readonly<Record<string, unknown>
   chaos: {},
 };
 
+/** A request that got no whole answer in time (its socket is destroyed). */
+export class NoAnswerError extends Error {}
+
 /** A small HTTP client on keep-alive connections, for the generator and the service's figures. */
 export class Client {
   readonly base: URL;
@@ -80,11 +88,16 @@ export class Client {
     this.#auth = token === undefined ? undefined : `Bearer ${token}`;
   }
 
+  /**
+   * One request; rejects when no whole answer came within `timeoutMs` (the socket is then
+   * destroyed), so a stalled service cannot hang a poll or a run.
+   */
   send(
     method: 'GET' | 'POST',
     path: string,
     body?: string,
     headers: Record<string, string> = {},
+    timeoutMs = 10_000,
   ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const h: Record<string, string> = { ...headers };
@@ -114,6 +127,7 @@ export class Client {
           res.on('error', reject);
         },
       );
+      req.setTimeout(timeoutMs, () => req.destroy(new NoAnswerError(`no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(body);
     });
@@ -121,7 +135,7 @@ export class Client {
 
   async json<T>(path: string): Promise<T | undefined> {
     try {
-      const a = await this.send('GET', path);
+      const a = await this.send('GET', path, undefined, {}, 5_000);
       return a.status === 200 ? (JSON.parse(a.body) as T) : undefined;
     } catch {
       return undefined;
@@ -243,6 +257,9 @@ export async function runLoad(o: LoadOptions): Promise<RunResult> {
     if (--inFlight === 0 && !sending) allAnswered();
   };
 
+  // Requests sent and not answered yet; past the final wait each is counted once as `no_answer`.
+  const pending = new Set<{ readonly dueAt: number }>();
+  const requestTimeoutMs = o.answerTimeoutMs ?? (mode === 'complete' ? waitSecs : 10) * 1000 + 5_000;
   const fire = (dueAt: number) => {
     sent++;
     tickSent++;
@@ -253,8 +270,11 @@ export async function runLoad(o: LoadOptions): Promise<RunResult> {
       return;
     }
     inFlight++;
-    client.send('POST', '/signal', body, headers).then(
+    const request = { dueAt };
+    pending.add(request);
+    client.send('POST', '/signal', body, headers, requestTimeoutMs).then(
       (a) => {
+        if (!pending.delete(request)) return; // already counted as no_answer
         const latency = performance.now() - dueAt;
         let failed = a.status < 200 || a.status >= 300;
         if (!failed && (o.onAccepted !== undefined || mode === 'complete')) {
@@ -269,7 +289,10 @@ export async function runLoad(o: LoadOptions): Promise<RunResult> {
         }
         count(String(a.status), failed, latency);
       },
-      () => count('error', true, performance.now() - dueAt),
+      (error: unknown) => {
+        if (!pending.delete(request)) return;
+        count(error instanceof NoAnswerError ? 'no_answer' : 'error', true, performance.now() - dueAt);
+      },
     );
   };
 
@@ -313,9 +336,15 @@ export async function runLoad(o: LoadOptions): Promise<RunResult> {
   const sendSecs = (performance.now() - t0) / 1000;
   sending = false;
   if (inFlight === 0) allAnswered();
-  // Answers still due get the wait they asked for, and a little more.
-  await Promise.race([settled, sleep((mode === 'complete' ? waitSecs : 10) * 1000 + 5_000)]);
-  for (let n = inFlight; n > 0; n--) count('no_answer', true, performance.now() - t0);
+  // Answers still due get the wait they asked for, and a little more (each request's own timeout).
+  const giveUp = new AbortController();
+  await Promise.race([
+    settled,
+    sleep(requestTimeoutMs + 1_000, undefined, { signal: giveUp.signal }).catch(() => {}),
+  ]);
+  giveUp.abort();
+  for (const request of pending) count('no_answer', true, performance.now() - request.dueAt);
+  pending.clear();
   clearInterval(ticker);
   await closeTick();
 

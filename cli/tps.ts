@@ -4,6 +4,7 @@
  *   node cli/tps.ts load   [--rate 100]  [--duration 60] [--type validate]
  *   node cli/tps.ts spike  [--rate 1000] [--duration 10] [--type execute]
  *   node cli/tps.ts stress [--rate 500]  [--duration 30] [--type validate]
+ *   node cli/tps.ts run    [--rate 100]  [--duration 10] [--type validate]
  *   node cli/tps.ts chaos  [--rate 100]  [--phase 8] [--backend memory|nats]
  *   common: --url http://127.0.0.1:8080 --mode complete|accept --priority N --token T
  *           --json --report FILE.html --quiet --fail-on yellow|red
@@ -36,7 +37,8 @@ const USAGE = `usage: tps <load|spike|stress|run|chaos> [options]
   --report FILE      write a self-contained HTML report
   --quiet            no progress line
   --fail-on LEVEL    exit 1 when the verdict is this level or worse (yellow, red)
-chaos only:
+run: 10 s of 100/s validate unless told otherwise (for your own rates and types)
+chaos (starts its own service; the options above do not apply, except --rate, --json, --quiet):
   --phase SECS       length of each fault phase (default 8)
   --backend NAME     memory or nats: the service chaos starts and restarts (default memory)`;
 
@@ -91,6 +93,13 @@ if (!Number.isInteger(priority) || priority > 4) fail(`--priority must be 1 to 4
 const token = args.token ?? process.env.TPS_TOKEN;
 const tty = process.stderr.isTTY === true;
 
+// Options that do not apply to the scenario are refused rather than silently ignored.
+const CHAOS_ONLY = ['phase', 'backend'] as const;
+const LOAD_ONLY = ['url', 'duration', 'type', 'mode', 'priority', 'token', 'report', 'fail-on'] as const;
+for (const name of command === 'chaos' ? LOAD_ONLY : CHAOS_ONLY) {
+  if (args[name] !== undefined) fail(`--${name} does not apply to ${command}`);
+}
+
 let result: RunResult | undefined;
 if (command === 'chaos') {
   const backend = args.backend ?? 'memory';
@@ -102,6 +111,7 @@ if (command === 'chaos') {
     log: (line) => process.stderr.write(`${line}\n`),
   });
   if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  if (report.accepted === 0) fail('chaos: the service accepted no signal, so nothing was tested', 1);
   process.exit(report.lost === 0 ? 0 : 1);
 } else {
   const scenario = SCENARIOS[command] as { rate: number; duration: number; type: string };

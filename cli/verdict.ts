@@ -59,15 +59,24 @@ export function verdict(r: VerdictInput): Verdict {
 
   const share = round(r.circuitOpenSharePct);
   const times = r.circuitOpenings === 1 ? 'once' : `${r.circuitOpenings} times`;
-  criteria.push({
-    name: 'circuit',
-    value: `opened ${times}, open ${share} % of the run`,
-    ...(r.circuitOpenSharePct >= 50
-      ? { level: 'RED', reason: 'open continuously (half the run or more)' }
-      : r.circuitOpenings <= 1 && r.circuitOpenSharePct < 5
-        ? { level: 'GREEN', reason: r.circuitOpenings === 0 ? 'never opened' : 'opened rarely' }
-        : { level: 'YELLOW', reason: 'opened sometimes' }),
-  });
+  criteria.push(
+    r.observed === false
+      ? {
+          name: 'circuit',
+          value: 'not observed',
+          level: 'YELLOW',
+          reason: 'the service did not answer /status',
+        }
+      : {
+          name: 'circuit',
+          value: `opened ${times}, open ${share} % of the run`,
+          ...(r.circuitOpenSharePct >= 50
+            ? { level: 'RED', reason: 'open continuously (half the run or more)' }
+            : r.circuitOpenings <= 1 && r.circuitOpenSharePct < 5
+              ? { level: 'GREEN', reason: r.circuitOpenings === 0 ? 'never opened' : 'opened rarely' }
+              : { level: 'YELLOW', reason: 'opened sometimes' }),
+        },
+  );
 
   criteria.push(
     r.observed === false

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type preHandlerAsyncHookHandler } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type preHandlerAsyncHookHandler,
+} from 'fastify';
 import { registerAndonStream } from './http/andon-stream.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { bearerAuth, rateLimit } from './http/guards.ts';
@@ -12,7 +17,7 @@ import type { TpsSystem } from './system.ts';
 import { VERSION } from './version.ts';
 
 /** Headers on every answer: no MIME sniffing, no framing, no referrer, API answers not cached. */
-const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+const SECURITY_HEADERS: readonly (readonly [string, string])[] = Object.entries({
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
@@ -37,6 +42,13 @@ function requestId(request: IncomingMessage): string {
 export async function buildApp(system: TpsSystem): Promise<FastifyInstance> {
   const config = system.config;
   const onError = errorHandler(system.logger, config.maxBodyBytes);
+  const tls = config.sslEnabled;
+  /** The headers every answer carries, and its request id. */
+  const secure = (request: FastifyRequest, reply: FastifyReply): void => {
+    for (const [name, value] of SECURITY_HEADERS) reply.header(name, value);
+    reply.header('x-request-id', request.id);
+    if (tls) reply.header('strict-transport-security', HSTS);
+  };
   const app = Fastify({
     ...(config.sslEnabled
       ? { https: { cert: readFileSync(config.sslCertPath), key: readFileSync(config.sslKeyPath) } }
@@ -48,7 +60,11 @@ export async function buildApp(system: TpsSystem): Promise<FastifyInstance> {
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Errors raised while routing (a malformed URL, an over-long id) get the same JSON shape.
-    frameworkErrors: (error, request, reply) => onError(error, request, reply),
+    // (They are answered before any hook runs, so the security headers are set here too.)
+    frameworkErrors: (error, request, reply) => {
+      secure(request, reply);
+      onError(error, request, reply);
+    },
     ajv: {
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true },
     },
@@ -63,11 +79,8 @@ export async function buildApp(system: TpsSystem): Promise<FastifyInstance> {
     }
   });
   app.setErrorHandler(onError);
-  const tls = config.sslEnabled;
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(SECURITY_HEADERS);
-    reply.header('x-request-id', request.id);
-    if (tls) reply.header('strict-transport-security', HSTS);
+    secure(request, reply);
     done();
   });
   app.setNotFoundHandler(notFoundHandler);

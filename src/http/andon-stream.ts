@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { TpsSystem } from '../system.ts';
 
@@ -52,6 +53,8 @@ export function registerAndonStream(
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
+        // The security headers and request id set on the reply so far, then the stream's own.
+        ...(reply.getHeaders() as OutgoingHttpHeaders),
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
         connection: 'keep-alive',

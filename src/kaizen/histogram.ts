@@ -57,7 +57,10 @@ export function summarize(h: Histogram, percentiles: readonly number[]): Summary
     const value = h.valueFromIndex(i);
     sum += h.medianEquivalentValue(value) * c;
     while (next < targets.length && cumulative >= (targets[next] as number)) {
-      values[next++] = h.highestEquivalentValue(value);
+      // As the library: percentile 0 is the bottom of the first bucket, any other its top.
+      values[next] =
+        percentiles[next] === 0 ? h.lowestEquivalentValue(value) : h.highestEquivalentValue(value);
+      next++;
     }
   }
   return { mean: sum / total, values };

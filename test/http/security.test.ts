@@ -41,6 +41,19 @@ describe('security headers and request ids', () => {
       assert.equal(a.headers['cache-control'], 'no-store');
       assert.equal(a.headers['strict-transport-security'], undefined, 'no HSTS over plain HTTP');
     }
+    // Answered by Fastify before any hook runs: a malformed URL (400), an over-long id (414).
+    const early = [
+      await app.inject({ method: 'GET', url: '/signal/%E0%A4%A/status' }),
+      await app.inject({ method: 'GET', url: `/signal/${'x'.repeat(300)}/status` }),
+    ];
+    assert.deepEqual(
+      early.map((a) => a.statusCode),
+      [400, 414],
+    );
+    for (const a of [...answers, ...early]) {
+      assert.equal(a.headers['x-content-type-options'], 'nosniff', `${a.statusCode}`);
+      assert.match(String(a.headers['x-request-id']), UUID, `${a.statusCode} has a request id`);
+    }
     const csp = String(answers[4]?.headers['content-security-policy']);
     assert.match(csp, /default-src 'none'/);
     assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+' 'sha256-[A-Za-z0-9+/=]+'/);
@@ -77,6 +90,28 @@ describe('security headers and request ids', () => {
     assert.equal(body.success, false);
     assert.doesNotMatch(res.body, /secret|system\.ts|\bat \/|TypeError|stack/i);
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
+  });
+
+  test('the live Andon stream carries them too', async (t) => {
+    const { app } = await startApp(t);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, path: '/andon/stream', headers: { 'x-request-id': 'wall-screen-1' } },
+        (res) => {
+          resolve(res.headers);
+          res.destroy();
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(headers['content-type'], 'text/event-stream; charset=utf-8');
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['x-frame-options'], 'DENY');
+    assert.equal(headers['x-request-id'], 'wall-screen-1');
+    assert.equal(headers['cache-control'], 'no-cache, no-transform', "the stream's own cache rule wins");
   });
 });
 

@@ -144,7 +144,7 @@ describe('histogram summary', () => {
       for (const n of [1, 2, 3, 10, 999, 20_000]) {
         const h = newHistogram(digits);
         for (let i = 0; i < n; i++) h.recordValue(1 + Math.floor(random() ** 3 * 5_000_000));
-        const asked = [0.1, 50, 95, 99, 99.9, 100];
+        const asked = [0, 0.1, 50, 95, 99, 99.9, 100];
         const { mean, values } = summarize(h, asked);
         assert.equal(mean, h.mean, `mean, ${n} values, ${digits} digits`);
         assert.deepEqual(

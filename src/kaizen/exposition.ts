@@ -292,6 +292,18 @@ export class Exposition {
         one(read().heijunka.pool_size),
       ),
       new ComputedMetric(
+        'tps_heijunka_pool_max',
+        'Most workers the pool scales to (TPS_HEIJUNKA_POOL_MAX).',
+        'gauge',
+        () => one(read().heijunka.pool_max),
+      ),
+      new ComputedMetric(
+        'tps_heijunka_pool_min',
+        'Fewest workers the pool keeps (TPS_HEIJUNKA_POOL).',
+        'gauge',
+        () => one(read().heijunka.pool_min),
+      ),
+      new ComputedMetric(
         'tps_heijunka_pool_utilization',
         'Cards in use over cards in the pool (0-1).',
         'gauge',

@@ -64,7 +64,7 @@ const ok: SignalHandler = () => 'ok';
 
 describe('Prometheus exposition', () => {
   test('has SPEC §4 families, well-formed, with exact counts and cumulative buckets', async (t) => {
-    const { app } = await startApp(t, {}, { handlers: { ok } });
+    const { app, system } = await startApp(t, {}, { handlers: { ok } });
     for (let i = 0; i < 7; i++) {
       await app.inject({
         method: 'POST',
@@ -102,6 +102,11 @@ describe('Prometheus exposition', () => {
       assert.ok(families.has(name), `family ${name}`);
     }
     assert.equal(families.get('tps_signals_processed')?.samples[0]?.value, 7);
+    // The pool's bounds beside its size, so an alert can tell "at its ceiling" from "scaling".
+    const gauge = (name: string) => families.get(name)?.samples[0]?.value;
+    assert.equal(gauge('tps_heijunka_pool_min'), system.config.heijunkaPool);
+    assert.equal(gauge('tps_heijunka_pool_max'), system.config.heijunkaPoolMax);
+    assert.ok((gauge('tps_heijunka_pool_size') ?? 0) >= (gauge('tps_heijunka_pool_min') ?? 1));
     const processed = families.get('tps_signals_processed_total')?.samples ?? [];
     assert.equal(processed.find((s) => s.labels.outcome === 'completed')?.value, 7);
     const latency = families.get('tps_kaizen_latency_seconds');

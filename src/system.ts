@@ -244,6 +244,7 @@ export class TpsSystem {
       andon: this.andon.board(),
       andonAlerts: this.andon.alerts(),
       heijunka: this.pool.snapshot(),
+      spans: this.#spanCounts(),
     }));
     this.pool = new WorkerPool(
       this.queue,
@@ -652,6 +653,11 @@ export class TpsSystem {
         ...this.supervisor.health(),
       ],
     };
+  }
+
+  #spanCounts(): { exported: number; failed: number } {
+    const status = this.#tracer.status();
+    return { exported: status.spansExported, failed: status.spansFailed };
   }
 
   /** Kaizen's figures, with Heijunka's levelling figures beside them (GET /metrics). */

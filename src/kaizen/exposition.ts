@@ -17,6 +17,8 @@ export interface ExpositionReadings {
   readonly andon: AndonBoard;
   readonly andonAlerts: readonly [string, string, number][];
   readonly heijunka: HeijunkaSnapshot;
+  /** Spans exported and lost by the trace exporter since start (0 and 0 without one). */
+  readonly spans: { readonly exported: number; readonly failed: number };
 }
 
 type Labels = Record<string, string>;
@@ -329,6 +331,18 @@ export class Exposition {
           { labels: { direction: 'up' }, value: read().heijunka.scale_ups },
           { labels: { direction: 'down' }, value: read().heijunka.scale_downs },
         ],
+      ),
+      new ComputedMetric(
+        'tps_tracing_spans_exported_total',
+        'Spans delivered to the OTLP endpoint (0 without one).',
+        'counter',
+        () => one(read().spans.exported),
+      ),
+      new ComputedMetric(
+        'tps_tracing_spans_failed_total',
+        'Spans the OTLP exporter failed to deliver: lost.',
+        'counter',
+        () => one(read().spans.failed),
       ),
       new ComputedMetric('tps_heijunka_worker_in_use', 'Cards each worker holds now.', 'gauge', () =>
         read().heijunka.workers.map((w) => ({ labels: { worker: w.id }, value: w.in_use })),

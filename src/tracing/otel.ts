@@ -154,13 +154,15 @@ export class OtelTracer implements Tracer {
 
   status(): TracingStatus {
     const e = this.#exporter;
+    const counts = { spansExported: e.exported, spansFailed: e.failed };
     if (e.lastError !== undefined) {
       return {
         healthy: false,
         detail: `exporting to ${this.#url} fails: ${e.lastError} (${e.failed} spans lost)`,
+        ...counts,
       };
     }
-    return { healthy: true, detail: `exporting to ${this.#url}: ${e.exported} spans` };
+    return { healthy: true, detail: `exporting to ${this.#url}: ${e.exported} spans`, ...counts };
   }
 
   /** Exports what is queued now (tests read the collector right after). */

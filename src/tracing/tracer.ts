@@ -21,6 +21,10 @@ export interface TraceSpan {
 export interface TracingStatus {
   readonly healthy: boolean;
   readonly detail: string;
+  /** Spans the exporter delivered since start. */
+  readonly spansExported: number;
+  /** Spans the exporter failed to deliver (lost) since start. */
+  readonly spansFailed: number;
 }
 
 export interface Tracer {
@@ -82,7 +86,12 @@ export class IdsOnlyTracer implements Tracer {
   }
 
   status(): TracingStatus {
-    return { healthy: true, detail: 'W3C trace ids on every signal; no exporter configured' };
+    return {
+      healthy: true,
+      detail: 'W3C trace ids on every signal; no exporter configured',
+      spansExported: 0,
+      spansFailed: 0,
+    };
   }
 
   async flush(): Promise<void> {}

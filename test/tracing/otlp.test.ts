@@ -5,6 +5,7 @@ import type { TpsConfig } from '../../src/config.ts';
 import type { SignalHandler } from '../../src/handlers/registry.ts';
 import { deleteNatsNamespace, NATS_URL, uniqueNamespace } from '../brokers.ts';
 import { startApp, waitUntil } from '../helpers.ts';
+import { freePorts } from '../process.ts';
 
 interface Span {
   readonly traceId: string;
@@ -143,6 +144,14 @@ for (const backend of ['memory', 'nats'] as const) {
       assert.equal(handler.attributes['tps.outcome'], 'ok');
       assert.equal(admit.attributes['tps.outcome'], 'admitted');
       assert.equal(system.health().healthy, true);
+      const exposition = await app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: { accept: 'text/plain' },
+      });
+      const exported = /^tps_tracing_spans_exported_total (\d+)$/m.exec(exposition.body);
+      assert.ok(Number(exported?.[1]) >= spans.length, `spans exported counted: ${exported?.[0]}`);
+      assert.match(exposition.body, /^tps_tracing_spans_failed_total 0$/m);
     });
   });
 }
@@ -164,6 +173,39 @@ describe('shutdown', () => {
     const report = await system.stop(5_000);
     assert.equal(report.drained, true);
     assert.ok(performance.now() - started < 10_000, 'stopped within the bound');
+  });
+});
+
+describe('export failures', () => {
+  test('spans a collector refuses are counted as lost, and the tracing light says so', async (t) => {
+    const [closed] = await freePorts(1);
+    const { app, system } = await startApp(
+      t,
+      { otlpEndpoint: `http://127.0.0.1:${closed}` },
+      { handlers: { work: () => 'ok' } },
+    );
+    await app.inject({
+      method: 'POST',
+      url: '/signal',
+      headers: { 'content-type': 'application/json', prefer: 'wait=5' },
+      payload: JSON.stringify({ signal_type: 'work' }),
+    });
+    await waitUntil(
+      async () => {
+        await system.tracer.flush().catch(() => {});
+        return system.tracer.status().spansFailed > 0;
+      },
+      'the export to fail',
+      15_000,
+    );
+    const exposition = await app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { accept: 'text/plain' },
+    });
+    const failed = /^tps_tracing_spans_failed_total (\d+)$/m.exec(exposition.body);
+    assert.ok(Number(failed?.[1]) > 0, `lost spans counted: ${failed?.[0]}`);
+    assert.equal(system.tracer.status().healthy, false);
   });
 });
 

@@ -73,6 +73,7 @@ export interface TpsConfig {
   readonly traceSampleRatio: number;
   readonly traceMaxPerSec: number;
   readonly sloTargetMs: number;
+  readonly sloObjectivePct: number;
   readonly authEnabled: boolean;
   readonly authToken: string;
   readonly sslEnabled: boolean;
@@ -659,6 +660,14 @@ export const VARIABLES: readonly Variable[] = [
     accepts: 'an integer number of milliseconds from 1 to 3600000',
     doc: 'Kaizen’s SLO: a signal meets it when it finishes within this long of being accepted.',
     parse: int(1, 3_600_000),
+  }),
+  variable({
+    env: 'TPS_SLO_OBJECTIVE_PCT',
+    key: 'sloObjectivePct',
+    default: 99,
+    accepts: 'a number from 0 to 100',
+    doc: 'The share of signals (percent) that should meet the SLO; exported as tps_kaizen_slo_objective, which the KaizenSLOMiss alert compares attainment with.',
+    parse: percent,
   }),
   variable({
     env: 'APP_NAME',

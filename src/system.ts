@@ -219,7 +219,7 @@ export class TpsSystem {
     this.#startedAt = this.#clock.now();
     this.logger = options.logger ?? createLogger(config);
     this.jidoka = new Jidoka(breakerOptions(config), this.#clock);
-    this.kaizen = new Kaizen(this.#clock, config.sloTargetMs);
+    this.kaizen = new Kaizen(this.#clock, config.sloTargetMs, config.sloObjectivePct);
     this.andon = new Andon(config.andonHistory, this.#clock, {
       queueYellowPct: config.andonQueueYellowPct,
       errorYellowPct: config.andonErrorYellowPct,

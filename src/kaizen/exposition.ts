@@ -259,6 +259,12 @@ export class Exposition {
         () => one(kaizen.sloTargetMs / 1000),
       ),
       new ComputedMetric(
+        'tps_kaizen_slo_objective',
+        'Share (0-1) of signals that should meet the SLO target (TPS_SLO_OBJECTIVE_PCT).',
+        'gauge',
+        () => one(kaizen.sloObjective),
+      ),
+      new ComputedMetric(
         'tps_kaizen_slo_attainment',
         'Share (0-1) of signals finished within the SLO target, over a window; NaN when none finished.',
         'gauge',

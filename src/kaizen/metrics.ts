@@ -144,6 +144,8 @@ class Stats {
  */
 export class Kaizen {
   readonly sloTargetMs: number;
+  /** The share (0–1) of signals that should meet the SLO target. */
+  readonly sloObjective: number;
   readonly #clock: Clock;
   readonly #startedAt: number;
   readonly #all = new Stats();
@@ -155,7 +157,8 @@ export class Kaizen {
     not_accepting: 0,
   };
 
-  constructor(clock: Clock, sloTargetMs = 200) {
+  constructor(clock: Clock, sloTargetMs = 200, sloObjectivePct = 99) {
+    this.sloObjective = sloObjectivePct / 100;
     this.#clock = clock;
     this.sloTargetMs = sloTargetMs;
     this.#startedAt = clock.now();

@@ -46,6 +46,7 @@ export class JetStreamPublisher {
   readonly #sub: Subscription;
   readonly #sweeper: NodeJS.Timeout;
   #next = 0;
+  #outbox: { subject: string; data: Uint8Array; headers: MsgHdrs | undefined; token: string }[] = [];
 
   constructor(nc: NatsConnection, timeoutMs: number) {
     this.#nc = nc;
@@ -61,16 +62,31 @@ export class JetStreamPublisher {
     const token = (this.#next++).toString(36);
     return new Promise<PubAck>((resolve, reject) => {
       this.#pending.set(token, { resolve, reject, deadline: performance.now() + this.#timeoutMs });
-      try {
-        this.#nc.publish(subject, data, { reply: this.#prefix + token, headers });
-      } catch (error) {
-        this.#pending.delete(token);
-        reject(error as Error);
-      }
+      this.#outbox.push({ subject, data, headers, token });
+      if (this.#outbox.length === 1) setImmediate(this.#flush);
     });
   }
 
+  /**
+   * Publishes everything queued since the last turn of the event loop in one go, so the client
+   * writes them to the socket together: one write for many signals instead of one each.
+   */
+  readonly #flush = (): void => {
+    const batch = this.#outbox;
+    this.#outbox = [];
+    for (const m of batch) {
+      try {
+        this.#nc.publish(m.subject, m.data, { reply: this.#prefix + m.token, headers: m.headers });
+      } catch (error) {
+        const p = this.#pending.get(m.token);
+        this.#pending.delete(m.token);
+        p?.reject(error as Error);
+      }
+    }
+  };
+
   close(): void {
+    this.#outbox = [];
     clearInterval(this.#sweeper);
     this.#sub.unsubscribe();
     this.#failAll(new Error('publisher closed'));

@@ -83,6 +83,8 @@ export class NatsQueue implements KanbanQueue {
   readonly #ready: HandOff<NatsDelivery>;
   readonly #fetches = new Set<ConsumerMessages>();
   readonly #held = new Set<NatsDelivery>();
+  /** Acknowledgements waiting for the end of this turn of the event loop (see #ackSoon). */
+  #acks: JsMsg[] = [];
   #consumer: Consumer | undefined;
   /** Messages asked for in open fetches and not received yet. */
   #requested = 0;
@@ -119,6 +121,8 @@ export class NatsQueue implements KanbanQueue {
 
   async close(): Promise<void> {
     this.#closed = true;
+    // Acknowledgements still waiting for the end of the turn go out now, before the connection.
+    this.#flushAcks();
     for (const t of this.#timers) clearInterval(t);
     this.#unsubscribe?.();
     this.#ready.close();
@@ -164,9 +168,26 @@ export class NatsQueue implements KanbanQueue {
     const d = delivery as NatsDelivery;
     this.#held.delete(d);
     this.#ready.settled(d);
-    d.msg.ack();
+    this.#ackSoon(d.msg);
     if (this.#depth > 0) this.#depth--;
   }
+
+  /**
+   * Acknowledges at the end of this turn of the event loop, together with every other signal
+   * finished in it: the client then writes them to the socket at once instead of one write each.
+   * An ack was never confirmed by the server (JetStream redelivers after the ack wait when one is
+   * lost), so deferring it by a turn changes nothing in what is guaranteed.
+   */
+  #ackSoon(msg: JsMsg): void {
+    this.#acks.push(msg);
+    if (this.#acks.length === 1) setImmediate(this.#flushAcks);
+  }
+
+  readonly #flushAcks = (): void => {
+    const acks = this.#acks;
+    this.#acks = [];
+    for (const msg of acks) msg.ack();
+  };
 
   async nak(delivery: Delivery, delayMs: number): Promise<void> {
     const d = delivery as NatsDelivery;

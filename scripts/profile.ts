@@ -10,11 +10,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { runLoad } from '../cli/load.ts';
+import { freePort } from '../cli/net.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -49,17 +49,6 @@ if (!existsSync(join(ROOT, SERVICE))) {
 }
 const outDir = resolve(ROOT, args.out);
 mkdirSync(outDir, { recursive: true });
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 interface ProfileNode {
   readonly id: number;

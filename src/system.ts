@@ -244,7 +244,7 @@ export class TpsSystem {
       andon: this.andon.board(),
       andonAlerts: this.andon.alerts(),
       heijunka: this.pool.snapshot(),
-      spans: this.#spanCounts(),
+      tracing: this.#tracer.status(),
     }));
     this.pool = new WorkerPool(
       this.queue,
@@ -653,11 +653,6 @@ export class TpsSystem {
         ...this.supervisor.health(),
       ],
     };
-  }
-
-  #spanCounts(): { exported: number; failed: number } {
-    const status = this.#tracer.status();
-    return { exported: status.spansExported, failed: status.spansFailed };
   }
 
   /** Kaizen's figures, with Heijunka's levelling figures beside them (GET /metrics). */

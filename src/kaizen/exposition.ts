@@ -2,6 +2,7 @@ import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { AndonBoard } from '../andon/board.ts';
 import type { HeijunkaSnapshot } from '../heijunka/worker-pool.ts';
 import type { CircuitSnapshot } from '../jidoka/circuit-breaker.ts';
+import type { TracingStatus } from '../tracing/tracer.ts';
 import type { Histogram } from './histogram.ts';
 import type { Kaizen, LatencyKind } from './metrics.ts';
 
@@ -17,8 +18,8 @@ export interface ExpositionReadings {
   readonly andon: AndonBoard;
   readonly andonAlerts: readonly [string, string, number][];
   readonly heijunka: HeijunkaSnapshot;
-  /** Spans exported and lost by the trace exporter since start (0 and 0 without one). */
-  readonly spans: { readonly exported: number; readonly failed: number };
+  /** The trace exporter: spans exported and lost since start (0 and 0 without one). */
+  readonly tracing: TracingStatus;
 }
 
 type Labels = Record<string, string>;
@@ -342,13 +343,13 @@ export class Exposition {
         'tps_tracing_spans_exported_total',
         'Spans delivered to the OTLP endpoint (0 without one).',
         'counter',
-        () => one(read().spans.exported),
+        () => one(read().tracing.spansExported),
       ),
       new ComputedMetric(
         'tps_tracing_spans_failed_total',
         'Spans the OTLP exporter failed to deliver: lost.',
         'counter',
-        () => one(read().spans.failed),
+        () => one(read().tracing.spansFailed),
       ),
       new ComputedMetric('tps_heijunka_worker_in_use', 'Cards each worker holds now.', 'gauge', () =>
         read().heijunka.workers.map((w) => ({ labels: { worker: w.id }, value: w.in_use })),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, describe, type TestContext, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
 import type { TpsConfig } from '../../src/config.ts';
 import type { SignalHandler } from '../../src/handlers/registry.ts';
 import { deleteNatsNamespace, NATS_URL, uniqueNamespace } from '../brokers.ts';
@@ -29,6 +30,21 @@ function attributes(list: unknown): Record<string, unknown> {
     out[a.key] = v.stringValue ?? v.intValue ?? v.boolValue ?? v.doubleValue;
   }
   return out;
+}
+
+/** POSTs a `work` signal and waits up to 5 s for its result. */
+function submitWork(app: FastifyInstance, headers: Record<string, string> = {}) {
+  return app.inject({
+    method: 'POST',
+    url: '/signal',
+    headers: { 'content-type': 'application/json', prefer: 'wait=5', ...headers },
+    payload: JSON.stringify({ signal_type: 'work' }),
+  });
+}
+
+/** The Prometheus exposition of GET /metrics. */
+async function prometheusText(app: FastifyInstance): Promise<string> {
+  return (await app.inject({ method: 'GET', url: '/metrics', headers: { accept: 'text/plain' } })).body;
 }
 
 /** A trace collector of the test's own: takes OTLP/HTTP JSON exports, keeps the spans. */
@@ -144,14 +160,10 @@ for (const backend of ['memory', 'nats'] as const) {
       assert.equal(handler.attributes['tps.outcome'], 'ok');
       assert.equal(admit.attributes['tps.outcome'], 'admitted');
       assert.equal(system.health().healthy, true);
-      const exposition = await app.inject({
-        method: 'GET',
-        url: '/metrics',
-        headers: { accept: 'text/plain' },
-      });
-      const exported = /^tps_tracing_spans_exported_total (\d+)$/m.exec(exposition.body);
+      const exposition = await prometheusText(app);
+      const exported = /^tps_tracing_spans_exported_total (\d+)$/m.exec(exposition);
       assert.ok(Number(exported?.[1]) >= spans.length, `spans exported counted: ${exported?.[0]}`);
-      assert.match(exposition.body, /^tps_tracing_spans_failed_total 0$/m);
+      assert.match(exposition, /^tps_tracing_spans_failed_total 0$/m);
     });
   });
 }
@@ -163,12 +175,7 @@ describe('shutdown', () => {
       { otlpEndpoint: 'http://127.0.0.1:9' },
       { handlers: { work: () => 'ok' } },
     );
-    await app.inject({
-      method: 'POST',
-      url: '/signal',
-      headers: { 'content-type': 'application/json', prefer: 'wait=5' },
-      payload: JSON.stringify({ signal_type: 'work' }),
-    });
+    await submitWork(app);
     const started = performance.now();
     const report = await system.stop(5_000);
     assert.equal(report.drained, true);
@@ -184,12 +191,7 @@ describe('export failures', () => {
       { otlpEndpoint: `http://127.0.0.1:${closed}` },
       { handlers: { work: () => 'ok' } },
     );
-    await app.inject({
-      method: 'POST',
-      url: '/signal',
-      headers: { 'content-type': 'application/json', prefer: 'wait=5' },
-      payload: JSON.stringify({ signal_type: 'work' }),
-    });
+    await submitWork(app);
     await waitUntil(
       async () => {
         await system.tracer.flush().catch(() => {});
@@ -198,12 +200,7 @@ describe('export failures', () => {
       'the export to fail',
       15_000,
     );
-    const exposition = await app.inject({
-      method: 'GET',
-      url: '/metrics',
-      headers: { accept: 'text/plain' },
-    });
-    const failed = /^tps_tracing_spans_failed_total (\d+)$/m.exec(exposition.body);
+    const failed = /^tps_tracing_spans_failed_total (\d+)$/m.exec(await prometheusText(app));
     assert.ok(Number(failed?.[1]) > 0, `lost spans counted: ${failed?.[0]}`);
     assert.equal(system.tracer.status().healthy, false);
   });
@@ -217,25 +214,11 @@ describe('sampling', () => {
       { otlpEndpoint: receiver.url },
       { handlers: { work: () => 'ok' } },
     );
-    const res = await app.inject({
-      method: 'POST',
-      url: '/signal',
-      headers: {
-        'content-type': 'application/json',
-        prefer: 'wait=5',
-        traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-00`,
-      },
-      payload: JSON.stringify({ signal_type: 'work' }),
-    });
+    const res = await submitWork(app, { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-00` });
     assert.equal(res.json().trace_id, CALLER_TRACE);
     const signalId = res.json().signal_id as string;
     // A sampled signal afterwards proves the exporter works: then look for the first one's spans.
-    await app.inject({
-      method: 'POST',
-      url: '/signal',
-      headers: { 'content-type': 'application/json', prefer: 'wait=5' },
-      payload: JSON.stringify({ signal_type: 'work' }),
-    });
+    await submitWork(app);
     await waitUntil(
       async () => {
         await system.tracer.flush();

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
 import { Ring } from '../kanban/ring.ts';
 import { isTerminal, type SignalRecord } from '../signal.ts';
+import { RecordArchive } from './archive.ts';
 import type { StatusStore } from './store.ts';
 
 export interface MemoryStatusStoreOptions {
@@ -13,17 +14,23 @@ export interface MemoryStatusStoreOptions {
 }
 
 /**
- * Status kept in this process. Records are mutated in place by the pipeline, so `update` costs
- * nothing here. Besides the lookup map, a FIFO holds every record oldest first: eviction and
- * expiry pop from it in O(1) (walking a Map from its oldest end would step over every deleted
- * entry it still holds). A record still in the pipeline is put back at the end instead of being
- * forgotten; there are at most buffer + in-flight of them, so memory stays bounded whatever the
- * volume.
+ * Status kept in this process. A record in the pipeline is an object the pipeline mutates in place,
+ * so `update` costs nothing for it. Once finished it is packed into a `RecordArchive` (typed arrays,
+ * ~180 bytes instead of ~380 of heap) and read back as a new object on `get`; an `update` of such a
+ * copy is written back (and unpacks it when it is no longer finished: a manual retry). Finished
+ * records are forgotten oldest first, from the archive in the order they finished.
+ *
+ * Records kept as objects (in the pipeline, or finished but not packable) are also held in a FIFO,
+ * oldest first: eviction and expiry pop from it in O(1) (walking a Map from its oldest end would
+ * step over every deleted entry it still holds). A record still in the pipeline is put back at the
+ * end instead of being forgotten; there are at most buffer + in-flight of them, so memory stays
+ * bounded whatever the volume.
  */
 export class MemoryStatusStore implements StatusStore {
   readonly shared = false;
   readonly #records = new Map<string, SignalRecord>();
   readonly #order = new Ring<SignalRecord>(1024);
+  readonly #archive = new RecordArchive();
   /** Entries of `#order` whose record was deleted; compacted away once they are half of it. */
   #dead = 0;
   readonly #idempotency = new Map<string, string>();
@@ -40,30 +47,65 @@ export class MemoryStatusStore implements StatusStore {
   }
 
   async create(record: SignalRecord): Promise<void> {
-    this.#records.set(record.id, record);
-    this.#order.push(record);
-    if (this.#records.size > this.#options.maxEntries) this.#evictOne();
+    if (this.#archive.has(record.id)) {
+      await this.update(record);
+      return;
+    }
+    if (!(isTerminal(record.state) && this.#archive.add(record))) {
+      this.#records.set(record.id, record);
+      this.#order.push(record);
+    }
+    if (this.size() > this.#options.maxEntries) this.#evictOne();
   }
 
   async get(id: string): Promise<SignalRecord | undefined> {
-    return this.#records.get(id);
+    return this.#records.get(id) ?? this.#archive.get(id);
   }
 
-  async update(_record: SignalRecord): Promise<void> {}
+  async update(record: SignalRecord): Promise<void> {
+    const held = this.#records.get(record.id);
+    if (held === record) {
+      // The pipeline's own object: already up to date; packed once finished.
+      if (isTerminal(record.state) && this.#archive.add(record)) {
+        this.#records.delete(record.id);
+        this.#deadEntry();
+      }
+      return;
+    }
+    const slot = this.#archive.find(record.id);
+    if (slot >= 0) {
+      // A copy read from the archive: written back, or unpacked when no longer finished.
+      if (isTerminal(record.state) && this.#archive.replace(slot, record)) return;
+      this.#archive.remove(slot);
+      this.#records.set(record.id, record);
+      this.#order.push(record);
+      return;
+    }
+    if (held !== undefined) {
+      // Another object for a record held as an object: the later write wins.
+      this.#records.set(record.id, record);
+      this.#order.push(record);
+      this.#deadEntry();
+    }
+    // Neither: the record was forgotten (expired, evicted or deleted) and stays so.
+  }
 
   note(_record: SignalRecord): void {}
 
   async delete(id: string): Promise<void> {
     const record = this.#records.get(id);
-    if (record === undefined) return;
+    if (record === undefined) {
+      const slot = this.#archive.find(id);
+      if (slot >= 0) this.#releaseKey(this.#archive.remove(slot), id);
+      return;
+    }
     this.#forget(record);
-    this.#dead++;
-    if (this.#dead > 1024 && this.#dead * 2 > this.#order.size) this.#compact();
+    this.#deadEntry();
   }
 
   async claimIdempotencyKey(key: string, id: string): Promise<string | undefined> {
     const holder = this.#idempotency.get(key);
-    if (holder !== undefined && this.#records.has(holder)) return holder;
+    if (holder !== undefined && (this.#records.has(holder) || this.#archive.has(holder))) return holder;
     this.#idempotency.set(key, id);
     return undefined;
   }
@@ -73,12 +115,18 @@ export class MemoryStatusStore implements StatusStore {
   }
 
   size(): number {
-    return this.#records.size;
+    return this.#records.size + this.#archive.size;
   }
 
   /** Forgets finished records older than the TTL. Runs on a timer; callable by tests. */
   sweep(): void {
     const cutoff = this.#clock.wallNow() - this.#options.ttlMs;
+    // The archive is in the order records finished: its expired ones are at its start.
+    for (;;) {
+      const finishedAt = this.#archive.oldestFinishedAt();
+      if (finishedAt === undefined || finishedAt > cutoff) break;
+      this.#forgetOldestPacked();
+    }
     // Each record is looked at most once per sweep, so records put back cannot loop forever.
     for (let n = this.#order.size; n > 0; n--) {
       const record = this.#order.peek() as SignalRecord;
@@ -95,7 +143,26 @@ export class MemoryStatusStore implements StatusStore {
     clearInterval(this.#sweeper);
   }
 
+  #forgetOldestPacked(): void {
+    const evicted = this.#archive.evictOldest();
+    if (evicted !== undefined) this.#releaseKey(evicted.idempotencyKey, evicted.id);
+  }
+
+  /** Counts an entry of `#order` whose record is no longer the one held; compacts when they abound. */
+  #deadEntry(): void {
+    this.#dead++;
+    if (this.#dead > 1024 && this.#dead * 2 > this.#order.size) this.#compact();
+  }
+
+  #releaseKey(key: string | undefined, id: string): void {
+    if (key !== undefined && this.#idempotency.get(key) === id) this.#idempotency.delete(key);
+  }
+
   #evictOne(): void {
+    if (this.#archive.size > 0) {
+      this.#forgetOldestPacked();
+      return;
+    }
     for (let n = this.#order.size; n > 0; n--) {
       const record = this.#order.shift() as SignalRecord;
       if (this.#isDead(record)) continue;
@@ -124,10 +191,6 @@ export class MemoryStatusStore implements StatusStore {
 
   #forget(record: SignalRecord): void {
     this.#records.delete(record.id);
-    if (record.idempotencyKey !== undefined) {
-      if (this.#idempotency.get(record.idempotencyKey) === record.id) {
-        this.#idempotency.delete(record.idempotencyKey);
-      }
-    }
+    this.#releaseKey(record.idempotencyKey, record.id);
   }
 }

@@ -108,6 +108,17 @@ describe('trace context in NATS message headers', () => {
     await jetstream(nc).publish(`${namespace}.signals.traced`, encodeSignal(signal), { headers: h });
     await waitUntil(() => seen.length === 1, 'the signal to be processed', 10_000);
     assert.deepEqual(seen, ['4bf92f3577b34da6a3ce929d0e0e4736']);
+    // Published around the service, the signal has no status until its outcome is written, just
+    // after the handler returns.
+    await waitUntil(
+      () =>
+        system.status(signal.id).then(
+          (r) => r.state === 'completed',
+          () => false,
+        ),
+      'the outcome to be written',
+      10_000,
+    );
     assert.equal((await system.status(signal.id)).traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
   });
 });

@@ -115,7 +115,15 @@ export function createBackends(
     natsStatus && broker
       ? new NatsKvStatusStore(
           broker,
-          { namespace: config.brokerNamespace, ttlMs: config.statusTtlSecs * 1000 },
+          {
+            namespace: config.brokerNamespace,
+            ttlMs: config.statusTtlSecs * 1000,
+            // Only when every signal goes through the stream (not with failover, not with a custom
+            // queue): then a waiting signal is found there, and needs no record of its own.
+            ...(nats !== undefined && rabbit === undefined && overrides.queue === undefined
+              ? { queued: { find: (id: string) => nats.find(id), maxAttempts: config.maxAttempts } }
+              : {}),
+          },
           logger,
         )
       : new MemoryStatusStore(

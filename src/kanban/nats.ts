@@ -46,6 +46,8 @@ interface NatsDelivery extends Delivery {
 const FETCH_EXPIRES_MS = 5_000;
 const REFRESH_EVERY_MS = 500;
 const NANOS_PER_MS = 1_000_000;
+/** What a signal id must be to stand in a subject: one token, no wildcard. */
+const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,200}$/;
 /** JetStream's error code for a publish refused by `max_msgs` with the discard-new policy. */
 const MAXIMUM_MESSAGES_EXCEEDED = 10077;
 /** JetStream's error code for "stream name already in use with a different configuration". */
@@ -55,7 +57,10 @@ export function natsNames(namespace: string) {
   return {
     stream: `${namespace}_signals`,
     subjects: `${namespace}.signals.>`,
-    subject: (type: string) => `${namespace}.signals.${type}`,
+    /** A signal's subject: its id first, so that it can be looked up by id alone. */
+    subject: (signal: WorkSignal) => `${namespace}.signals.${signal.id}.${signal.type}`,
+    /** Every subject a signal with this id is published on. */
+    subjectsOf: (id: string) => `${namespace}.signals.${id}.>`,
     consumer: `${namespace}_workers`,
     dlqStream: `${namespace}_dlq`,
     dlqSubjects: `${namespace}.dlq.>`,
@@ -143,7 +148,7 @@ export class NatsQueue implements KanbanQueue {
     h.set('Nats-Msg-Id', messageIdOf(signal));
     h.set('traceparent', traceparentOf(signal));
     try {
-      await publisher.publish(this.#names.subject(signal.type), encodeSignal(signal), h);
+      await publisher.publish(this.#names.subject(signal), encodeSignal(signal), h);
     } catch (error) {
       if ((error as { code?: unknown }).code === MAXIMUM_MESSAGES_EXCEEDED) {
         this.#depth = this.capacity;
@@ -154,6 +159,22 @@ export class NatsQueue implements KanbanQueue {
       });
     }
     this.#depth++;
+  }
+
+  /**
+   * The signal with this id while it is in the stream (published, not yet acked), or undefined.
+   * Any instance can ask: the stream, not this process, is read. Undefined for an id that is not
+   * a plain token (letters, digits, `-`, `_`), which no signal of ours has.
+   * @throws when NATS is unreachable.
+   */
+  async find(id: string): Promise<WorkSignal | undefined> {
+    if (!SUBJECT_TOKEN.test(id)) return undefined;
+    const jsm = this.#broker.jsm;
+    if (jsm === undefined) throw new QueueUnavailableError(`NATS: ${this.#broker.detail}`);
+    const m = await jsm.streams.getMessage(this.#names.stream, { last_by_subj: this.#names.subjectsOf(id) });
+    if (m === null) return undefined;
+    const signal = decodeSignal(m.data);
+    return signal?.id === id ? withTraceContext(signal, m.header?.get('traceparent')) : undefined;
   }
 
   pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]> {

@@ -2,16 +2,32 @@ import { createHash } from 'node:crypto';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsBroker } from '../kanban/nats-connection.ts';
 import type { Logger } from '../logger.ts';
-import type { SignalRecord } from '../signal.ts';
+import { newRecord, type SignalRecord, type WorkSignal } from '../signal.ts';
 import type { StatusStore } from './store.ts';
 
 export interface NatsKvStatusStoreOptions {
   readonly namespace: string;
   /** How long a record is kept after its last change. */
   readonly ttlMs: number;
+  /**
+   * Set when the Kanban is a stream on the same NATS, where any instance can look a waiting signal
+   * up by id. A new signal then gets no record until it is processed (one acknowledged KV write
+   * less per signal), and a read that finds no record asks the stream: a signal still there is
+   * reported `queued`.
+   */
+  readonly queued?: QueuedLookup;
+}
+
+export interface QueuedLookup {
+  /** The signal while it waits in the stream (or is being processed), else undefined. */
+  find(id: string): Promise<WorkSignal | undefined>;
+  /** Attempts a signal gets (TPS_MAX_ATTEMPTS), for the record built from a waiting signal. */
+  readonly maxAttempts: number;
 }
 
 const encoder = new TextEncoder();
+/** What NATS KV accepts as a key. */
+const KV_KEY = /^[-/_=a-zA-Z0-9]+(?:\.[-/_=a-zA-Z0-9]+)*$/;
 
 function encode(record: SignalRecord): Uint8Array {
   return encoder.encode(JSON.stringify(record));
@@ -25,7 +41,8 @@ function idempotencyKeyOf(key: string): string {
 /**
  * Signal status in two NATS KV buckets, shared by every instance on the same server: one record
  * per signal (kept `ttlMs` after its last change) and the idempotency keys (claimed atomically
- * with KV create). Records are written as they change; the next read sees the last write.
+ * with KV create). Records are written as they change; the next read sees the last write. With a
+ * `queued` lookup, a signal's first record is written when it is processed (see the option).
  */
 export class NatsKvStatusStore implements StatusStore {
   readonly shared = true;
@@ -56,13 +73,20 @@ export class NatsKvStatusStore implements StatusStore {
   }
 
   async create(record: SignalRecord): Promise<void> {
+    // The stream holds the new signal, and the worker writes its outcome before it acks it.
+    if (this.#options.queued !== undefined && record.state === 'queued' && record.attempts === 0) return;
     await this.#put(record);
   }
 
   async get(id: string): Promise<SignalRecord | undefined> {
-    const entry = await this.#bucket().get(id);
-    if (entry === null || entry.operation !== 'PUT' || entry.length === 0) return undefined;
-    return entry.json<SignalRecord>();
+    const record = await this.#read(id);
+    const queued = this.#options.queued;
+    if (record !== undefined || queued === undefined) return record;
+    const signal = await queued.find(id);
+    if (signal !== undefined) return newRecord(signal, queued.maxAttempts);
+    // Not in the stream either: it may have finished meanwhile (its outcome is written before the
+    // ack takes it out of the stream), so read once more.
+    return this.#read(id);
   }
 
   async update(record: SignalRecord): Promise<void> {
@@ -103,6 +127,14 @@ export class NatsKvStatusStore implements StatusStore {
 
   async releaseIdempotencyKey(key: string): Promise<void> {
     await this.#keysBucket().purge(idempotencyKeyOf(key));
+  }
+
+  async #read(id: string): Promise<SignalRecord | undefined> {
+    // Not a KV key, so no record has it (the bucket would refuse the read).
+    if (!KV_KEY.test(id)) return undefined;
+    const entry = await this.#bucket().get(id);
+    if (entry === null || entry.operation !== 'PUT' || entry.length === 0) return undefined;
+    return entry.json<SignalRecord>();
   }
 
   /** Records in the bucket as of the last refresh (every 2 s). */

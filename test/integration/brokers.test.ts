@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import type { TpsConfig } from '../../src/config.ts';
 import type { SignalHandler } from '../../src/handlers/registry.ts';
 import { encodeSignal } from '../../src/kanban/codec.ts';
@@ -10,7 +12,7 @@ import {
   RABBITMQ_URL,
   uniqueNamespace,
 } from '../brokers.ts';
-import { startApp, startSystem, testSignal, waitUntil } from '../helpers.ts';
+import { deferred, startApp, startSystem, testSignal, waitUntil } from '../helpers.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -151,5 +153,49 @@ describe('two instances on one NATS stream', () => {
     const processedB = b.heijunka().workers.reduce((n, w) => n + w.processed, 0);
     assert.equal(processedA + processedB, 200);
     assert.ok(processedA > 0 && processedB > 0, `both took work: ${processedA} and ${processedB}`);
+  });
+});
+
+describe('status of a waiting signal on NATS', () => {
+  test('any instance reads it from the stream until its outcome is written, with no KV record', async (t) => {
+    const namespace = uniqueNamespace();
+    cleanups.push(() => deleteNatsNamespace(namespace));
+    const gate = deferred();
+    const slow: SignalHandler = async () => {
+      await gate.promise;
+      return 'done';
+    };
+    const config = { ...brokerConfig('nats', namespace), numWorkers: 1, heijunkaPool: 1, workerCards: 1 };
+    const a = await startSystem(t, config, { handlers: { slow } });
+    const b = await startSystem(t, config, { handlers: { slow } });
+    t.after(() => gate.resolve());
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await a.submit({ type: 'slow' })).record.id);
+    // Two cards in all: at least two of the four wait in the stream.
+    const nc = await connect({ servers: NATS_URL });
+    t.after(() => nc.close());
+    const kv = await new Kvm(nc).open(`${namespace}_status`);
+    let waiting = 0;
+    for (const id of ids) {
+      const [fromA, fromB] = [await a.status(id), await b.status(id)];
+      assert.equal(fromA.state, fromB.state, `both instances agree on ${id}`);
+      if (fromA.state === 'queued' && (await kv.get(id)) === null) {
+        waiting++;
+        assert.equal(fromB.type, 'slow');
+        assert.equal(fromB.attempts, 0);
+      }
+    }
+    assert.ok(waiting >= 2, `at least two signals answered from the stream, got ${waiting}`);
+    gate.resolve();
+    await waitUntil(
+      async () => (await Promise.all(ids.map((id) => b.status(id)))).every((r) => r.state === 'completed'),
+      'every signal completed, as read from the other instance',
+      15_000,
+    );
+    for (const id of ids) assert.equal((await kv.get(id))?.json<{ state: string }>().state, 'completed');
+    await assert.rejects(a.status('no-such-signal'), { code: 'signal_not_found' });
+    for (const id of ['*', '>', `${ids[0]}.>`, 'a.b']) {
+      await assert.rejects(a.status(id), { code: 'signal_not_found' }, `"${id}" matches nothing`);
+    }
   });
 });

@@ -878,7 +878,6 @@ export class TpsSystem {
         'messaging.operation.type': 'process',
       },
     );
-    const spanId = consume.spanContext().spanId;
     let outcomeLabel = 'error';
     try {
       // A shared store costs a round trip per read. A first delivery of a never-retried signal
@@ -976,7 +975,7 @@ export class TpsSystem {
             {
               signal_id: signal.id,
               trace_id: signal.traceId,
-              span_id: spanId,
+              span_id: consume.spanContext().spanId,
               signal_type: signal.type,
               worker_id: workerId,
               attempts: attempt,
@@ -995,7 +994,7 @@ export class TpsSystem {
       const log = {
         signal_id: signal.id,
         trace_id: signal.traceId,
-        span_id: spanId,
+        span_id: consume.spanContext().spanId,
         signal_type: signal.type,
         worker_id: workerId,
         attempts: attempt,
@@ -1022,14 +1021,19 @@ export class TpsSystem {
       // A fault of the store or the queue, not of the handler: hand the signal back, never drop it.
       consume.setStatus({ code: SPAN_ERROR, message: errorText(error) });
       this.logger.error(
-        { err: error, signal_id: signal.id, trace_id: signal.traceId, span_id: spanId },
+        { err: error, signal_id: signal.id, trace_id: signal.traceId, span_id: consume.spanContext().spanId },
         'processing failed outside the handler; redelivering',
       );
       try {
         await this.queue.nak(delivery, this.#backoffMs(delivery.attempt));
       } catch (nakError) {
         this.logger.error(
-          { err: nakError, signal_id: signal.id, trace_id: signal.traceId, span_id: spanId },
+          {
+            err: nakError,
+            signal_id: signal.id,
+            trace_id: signal.traceId,
+            span_id: consume.spanContext().spanId,
+          },
           'could not hand the signal back',
         );
       }

@@ -126,10 +126,10 @@ export class OtelTracer implements Tracer {
     attributes?: Attributes,
   ): TraceSpan {
     if (parent === undefined) {
-      if (!this.#sampleNewTrace()) return new IdsOnlySpan(newTraceId(), newSpanId(), 0);
+      if (!this.#sampleNewTrace()) return new IdsOnlySpan(newTraceId(), 0);
       return this.#tracer.startSpan(name, { kind, attributes }, ROOT_CONTEXT);
     }
-    if (!parent.sampled) return new IdsOnlySpan(parent.traceId, newSpanId(), 0);
+    if (!parent.sampled) return new IdsOnlySpan(parent.traceId, 0);
     const ctx = trace.setSpanContext(ROOT_CONTEXT, {
       traceId: parent.traceId,
       spanId: parent.spanId,

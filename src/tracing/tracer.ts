@@ -41,20 +41,33 @@ export interface Tracer {
 
 /** The parent reference a span gives its children. */
 export function refOf(span: TraceSpan): ParentRef {
+  // An ids-only span is its own reference, so a span id nobody reads is never made.
+  if (span instanceof IdsOnlySpan) return span;
   const c = span.spanContext();
   return { traceId: c.traceId, spanId: c.spanId, sampled: (c.traceFlags & 1) === 1 };
 }
 
-/** A span that is not recorded: ids only. */
-export class IdsOnlySpan implements TraceSpan {
+/**
+ * A span that is not recorded: ids only. Its span id is drawn when first read: most of these
+ * spans (children of an unsampled trace, every span without an exporter) are never asked for it.
+ */
+export class IdsOnlySpan implements TraceSpan, ParentRef {
   readonly traceId: string;
-  readonly spanId: string;
   readonly traceFlags: number;
+  #spanId: string | undefined;
 
-  constructor(traceId: string, spanId: string, traceFlags: number) {
+  constructor(traceId: string, traceFlags: number) {
     this.traceId = traceId;
-    this.spanId = spanId;
     this.traceFlags = traceFlags;
+  }
+
+  get spanId(): string {
+    if (this.#spanId === undefined) this.#spanId = newSpanId();
+    return this.#spanId;
+  }
+
+  get sampled(): boolean {
+    return (this.traceFlags & 1) === 1;
   }
 
   spanContext(): this {
@@ -81,8 +94,8 @@ export class IdsOnlyTracer implements Tracer {
 
   start(_name: string, _kind: SpanKindValue, parent: ParentRef | undefined): TraceSpan {
     return parent === undefined
-      ? new IdsOnlySpan(newTraceId(), newSpanId(), 1)
-      : new IdsOnlySpan(parent.traceId, newSpanId(), parent.sampled ? 1 : 0);
+      ? new IdsOnlySpan(newTraceId(), 1)
+      : new IdsOnlySpan(parent.traceId, parent.sampled ? 1 : 0);
   }
 
   status(): TracingStatus {

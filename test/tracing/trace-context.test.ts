@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { newSignalId, newSpanId, newTraceId } from '../../src/ids.ts';
 import { formatTraceparent, parseTraceparent } from '../../src/tracing/trace-context.ts';
-import { IdsOnlyTracer, SpanKind } from '../../src/tracing/tracer.ts';
+import { IdsOnlyTracer, refOf, SpanKind } from '../../src/tracing/tracer.ts';
 
 describe('trace context', () => {
   test('ids are W3C shaped and distinct', () => {
@@ -68,5 +68,28 @@ describe('trace context', () => {
       formatTraceparent({ traceId: span.traceId, spanId: span.spanId, sampled: true }),
       `00-${span.traceId}-${span.spanId}-01`,
     );
+  });
+});
+
+describe('ids-only spans', () => {
+  test('a span id is drawn once, when first read, and children continue the trace', () => {
+    const tracer = new IdsOnlyTracer();
+    const root = tracer.start('root', SpanKind.SERVER, undefined);
+    const ref = refOf(root);
+    assert.equal(ref, root, 'an ids-only span is its own parent reference');
+    assert.equal(ref.sampled, true);
+    const child = tracer.start('child', SpanKind.INTERNAL, ref);
+    assert.equal(child.spanContext().traceId, root.spanContext().traceId);
+    const id = root.spanContext().spanId;
+    assert.match(id, /^[0-9a-f]{16}$/);
+    assert.equal(root.spanContext().spanId, id, 'the same id on every read');
+    assert.notEqual(child.spanContext().spanId, id);
+    const unsampled = tracer.start('x', SpanKind.INTERNAL, {
+      traceId: newTraceId(),
+      spanId: newSpanId(),
+      sampled: false,
+    });
+    assert.equal(refOf(unsampled).sampled, false);
+    assert.equal(unsampled.spanContext().traceFlags, 0);
   });
 });

@@ -192,8 +192,9 @@ export class RecordArchive {
   }
 
   /**
-   * Packs a finished record (completed or dead-lettered) as the newest. False when it cannot be
-   * packed (not finished, an id or trace id in another form, or a name table full): keep the object.
+   * Packs a finished record (completed or dead-lettered, with its finish time) as the newest. False
+   * when it cannot be packed (not finished, an id or trace id in another form, or a name table
+   * full): keep the object.
    * The caller makes sure `record.id` is not already held.
    */
   add(record: SignalRecord): boolean {
@@ -275,6 +276,8 @@ export class RecordArchive {
   #packable(record: SignalRecord): boolean {
     return (
       STATE_CODES[record.state] !== undefined &&
+      // The order of expiry is by finish time: a finished record without one stays an object.
+      record.finishedAt !== undefined &&
       isCount(record.epoch) &&
       isCount(record.attempts) &&
       isCount(record.maxAttempts) &&

@@ -51,6 +51,7 @@ describe('record archive', () => {
     assert.equal(archive.add(finished('completed', { id: newSignalId().toUpperCase() })), false);
     assert.equal(archive.add(finished('completed', { traceId: 'x'.repeat(32) })), false);
     assert.equal(archive.add(finished('completed', { attempts: 1.5 })), false);
+    assert.equal(archive.add(finished('completed', { finishedAt: undefined })), false);
     assert.equal(archive.size, 0);
     assert.equal(archive.get('done-1'), undefined);
   });

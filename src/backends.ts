@@ -118,9 +118,9 @@ export function createBackends(
           {
             namespace: config.brokerNamespace,
             ttlMs: config.statusTtlSecs * 1000,
-            // Only when every signal goes through the stream (not with failover, not with a custom
-            // queue): then a waiting signal is found there, and needs no record of its own.
-            ...(nats !== undefined && rabbit === undefined && overrides.queue === undefined
+            // Only when every signal goes through the stream (not with failover; a custom queue
+            // builds no NatsQueue): then a waiting signal is found there, and needs no record.
+            ...(nats !== undefined && rabbit === undefined
               ? { queued: { find: (id: string) => nats.find(id), maxAttempts: config.maxAttempts } }
               : {}),
           },

@@ -165,6 +165,9 @@ export class RecordArchive {
   #table = new Int32Array(0);
   readonly #types = new Names();
   readonly #workers = new Names();
+  /** The type's index and the worker's index + 1 (0: none) of the record `#packable` last passed. */
+  #type = 0;
+  #worker = 0;
 
   constructor(initialCapacity = 1024) {
     this.#layout(Math.max(16, initialCapacity));
@@ -235,7 +238,7 @@ export class RecordArchive {
     const key = this.#extras[slot]?.idempotencyKey;
     this.#unlink(slot);
     // Holes at either end of the ring are dropped at once.
-    while (this.#count > 0 && this.#bytes[this.#head * BYTES + B_STATE] === 0) this.#dropHead();
+    this.#dropLeadingHoles();
     while (this.#count > 0 && this.#bytes[this.#slotAt(this.#count - 1) * BYTES + B_STATE] === 0) {
       this.#count--;
     }
@@ -259,7 +262,7 @@ export class RecordArchive {
     const key = this.#extras[slot]?.idempotencyKey;
     const id = key === undefined ? undefined : formatHex(this.#ids, slot * 4, true);
     this.#unlink(slot);
-    while (this.#count > 0 && this.#bytes[this.#head * BYTES + B_STATE] === 0) this.#dropHead();
+    this.#dropLeadingHoles();
     return key === undefined ? undefined : { id: id as string, idempotencyKey: key };
   }
 
@@ -271,24 +274,31 @@ export class RecordArchive {
 
   /**
    * True when every field of `record` but its id fits a slot; its trace id is then in `words`.
-   * Interns its type and worker names.
+   * Interns its type and worker names, for `#write`.
    */
   #packable(record: SignalRecord): boolean {
-    return (
-      STATE_CODES[record.state] !== undefined &&
+    if (
+      STATE_CODES[record.state] === undefined ||
       // The order of expiry is by finish time: a finished record without one stays an object.
-      record.finishedAt !== undefined &&
-      isCount(record.epoch) &&
-      isCount(record.attempts) &&
-      isCount(record.maxAttempts) &&
-      isCount(record.deferrals) &&
-      this.#types.intern(record.type) >= 0 &&
-      (record.workerId === undefined || this.#workers.intern(record.workerId) >= 0) &&
-      parseHex(record.traceId, false)
-    );
+      record.finishedAt === undefined ||
+      !isCount(record.epoch) ||
+      !isCount(record.attempts) ||
+      !isCount(record.maxAttempts) ||
+      !isCount(record.deferrals)
+    ) {
+      return false;
+    }
+    this.#type = this.#types.intern(record.type);
+    if (this.#type < 0) return false;
+    if (record.workerId === undefined) this.#worker = 0;
+    else {
+      this.#worker = this.#workers.intern(record.workerId) + 1;
+      if (this.#worker === 0) return false;
+    }
+    return parseHex(record.traceId, false);
   }
 
-  /** Writes every field but the id and trace id; `record` passed `#packable`. */
+  /** Writes every field but the id and trace id; `record` just passed `#packable`. */
   #write(slot: number, record: SignalRecord): void {
     const f = slot * FLOATS;
     this.#floats[f + F_ACCEPTED] = record.acceptedAt;
@@ -301,8 +311,8 @@ export class RecordArchive {
     this.#uints[u + U_ATTEMPTS] = record.attempts;
     this.#uints[u + U_MAX_ATTEMPTS] = record.maxAttempts;
     this.#uints[u + U_DEFERRALS] = record.deferrals;
-    this.#uints[u + U_TYPE] = this.#types.intern(record.type);
-    this.#uints[u + U_WORKER] = record.workerId === undefined ? 0 : this.#workers.intern(record.workerId) + 1;
+    this.#uints[u + U_TYPE] = this.#type;
+    this.#uints[u + U_WORKER] = this.#worker;
     const b = slot * BYTES;
     this.#bytes[b + B_STATE] = STATE_CODES[record.state] as number;
     this.#bytes[b + B_PRIORITY] = record.priority;
@@ -354,9 +364,12 @@ export class RecordArchive {
     this.#size--;
   }
 
-  #dropHead(): void {
-    this.#head = (this.#head + 1) % this.#cap;
-    this.#count--;
+  /** Drops the holes at the start of the ring, so that its head always holds a record. */
+  #dropLeadingHoles(): void {
+    while (this.#count > 0 && this.#bytes[this.#head * BYTES + B_STATE] === 0) {
+      this.#head = (this.#head + 1) % this.#cap;
+      this.#count--;
+    }
   }
 
   /** Lays the ring out again in `cap` slots, oldest first from slot 0, holes dropped. */

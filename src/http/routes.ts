@@ -1,5 +1,8 @@
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+// Types only: the provider's runtime (its own validator compiler, TypeBox's compiler and value
+// modules, ajv-formats) is not used, since Fastify validates with its ajv; loading it cost ~10 MB.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { Type } from 'typebox';
 import { publicConfig } from '../config.ts';
 import { InvalidSignalError } from '../errors.ts';
 import type { SignalRecord } from '../signal.ts';

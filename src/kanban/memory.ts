@@ -1,6 +1,7 @@
 import { KanbanFullError, withoutStack } from '../errors.ts';
 import type { LevelerOptions, LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { WorkSignal } from '../signal.ts';
+import { messageIdOf } from './codec.ts';
 import { HandOff } from './hand-off.ts';
 import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
 
@@ -15,13 +16,18 @@ export interface MemoryQueueOptions {
 /**
  * The embedded Kanban, bounded by `capacity`, in the order Heijunka's leveler gives (priority
  * first, types in weighted turns, oldest first within a type). Lives in this process only:
- * nothing survives a crash, which is why shutdown drains it before exiting.
+ * nothing survives a crash, which is why shutdown drains it before exiting. Like the NATS driver it
+ * de-duplicates: a signal published again while it is still here (waiting, in work or waiting for
+ * a retry) is not enqueued twice; a manual retry is a new epoch, so a new message.
  */
 export class MemoryQueue implements KanbanQueue {
   readonly backend = 'memory';
   readonly capacity: number;
   readonly #ready: HandOff<Delivery>;
-  readonly #delayed = new Set<NodeJS.Timeout>();
+  /** Retries waiting for their backoff, with their message ids. */
+  readonly #delayed = new Map<NodeJS.Timeout, string>();
+  /** Message ids (`messageIdOf`) published and not yet acked or dead-lettered. */
+  readonly #held = new Set<string>();
   readonly #deadLetters = new Map<string, Delivery>();
   readonly #deadLetterCapacity: number;
   #closed = false;
@@ -39,13 +45,19 @@ export class MemoryQueue implements KanbanQueue {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const timer of this.#delayed) clearTimeout(timer);
+    for (const [timer, id] of this.#delayed) {
+      clearTimeout(timer);
+      this.#held.delete(id);
+    }
     this.#delayed.clear();
     this.#ready.close();
   }
 
   async publish(signal: WorkSignal): Promise<void> {
+    const id = messageIdOf(signal);
+    if (this.#held.has(id)) return;
     if (this.depth() >= this.capacity) throw withoutStack(() => new KanbanFullError(this.capacity, 1000));
+    this.#held.add(id);
     this.#ready.offer({ signal, attempt: 1 });
   }
 
@@ -54,6 +66,7 @@ export class MemoryQueue implements KanbanQueue {
   }
 
   async ack(delivery: Delivery): Promise<void> {
+    this.#held.delete(messageIdOf(delivery.signal));
     this.#ready.settled(delivery);
   }
 
@@ -68,10 +81,11 @@ export class MemoryQueue implements KanbanQueue {
       this.#delayed.delete(timer);
       this.#ready.offer(next);
     }, delayMs);
-    this.#delayed.add(timer);
+    this.#delayed.set(timer, messageIdOf(next.signal));
   }
 
   async deadLetter(delivery: Delivery, _reason: string): Promise<void> {
+    this.#held.delete(messageIdOf(delivery.signal));
     this.#ready.settled(delivery);
     this.#deadLetters.set(delivery.signal.id, delivery);
     if (this.#deadLetters.size > this.#deadLetterCapacity) {

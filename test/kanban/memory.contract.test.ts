@@ -3,7 +3,7 @@ import { kanbanContract } from './contract.ts';
 
 kanbanContract(
   'memory',
-  { durable: false, deduplicates: false, strictPriority: true, retractsDeadLetters: true },
+  { durable: false, deduplicates: true, strictPriority: true, retractsDeadLetters: true },
   async (capacity) => {
     const queue = new MemoryQueue({ capacity });
     await queue.start();

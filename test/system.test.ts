@@ -322,6 +322,40 @@ describe('signal pipeline', () => {
     await assert.rejects(system.submit({ type: 'other', idempotencyKey: 'order-42' }), SignalConflictError);
   });
 
+  test('a replayed key whose signal still waits in the queue is not run twice', async (t) => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const runs = new Map<string, number>();
+    const system = await startSystem(
+      t,
+      { numWorkers: 1, workerCards: 1, heijunkaPool: 1, heijunkaPoolMax: 1 },
+      {
+        handlers: {
+          ok: async (signal) => {
+            runs.set(signal.id, (runs.get(signal.id) ?? 0) + 1);
+            await gate;
+            return 'ok';
+          },
+        },
+      },
+    );
+    // The only card is taken by the first signal, so the second waits in the queue.
+    const first = await system.submit({ type: 'ok' });
+    const waiting = await system.submit({ type: 'ok', idempotencyKey: 'order-7' });
+    await waitUntil(() => runs.get(first.record.id) === 1, 'first signal running');
+    assert.equal(system.queue.depth(), 1);
+    const replay = await system.submit({ type: 'ok', idempotencyKey: 'order-7' });
+    assert.equal(replay.replayed, true);
+    assert.equal(replay.record.id, waiting.record.id);
+    assert.equal(system.queue.depth(), 1, 'the replay enqueued nothing');
+    release();
+    assert.equal((await system.waitFor(waiting.record.id, 5_000))?.state, 'completed');
+    await waitUntil(() => system.pool.inFlight() === 0 && system.queue.depth() === 0, 'all settled');
+    assert.equal(runs.get(waiting.record.id), 1);
+  });
+
   test('a replayed key whose signal was recorded but never enqueued gets it enqueued', async (t) => {
     const system = await startSystem(t, {}, { handlers: { ok } });
     // What a process that died between recording a signal and enqueueing it leaves behind.

@@ -891,8 +891,15 @@ export class TpsSystem {
         record = newRecord(signal, this.config.maxAttempts);
         await this.store.create(record);
       }
-      if (record.epoch !== signal.epoch || isTerminal(record.state)) {
-        // Superseded by a manual retry, or already settled: settle this copy without running it.
+      if (
+        record.epoch !== signal.epoch ||
+        isTerminal(record.state) ||
+        // A store of this process only says `processing` while the signal runs here: this is a
+        // second copy (an Idempotency-Key replay re-published it to a broker that does not
+        // de-duplicate, or the broker redelivered it after losing our channel).
+        (!this.store.shared && record.state === 'processing')
+      ) {
+        // Superseded by a manual retry, already settled, or running: settle this copy, don't run it.
         outcomeLabel = 'skipped';
         await this.#traced(consume, 'kanban.ack', () => this.queue.ack(delivery));
         return;

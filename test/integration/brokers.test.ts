@@ -86,6 +86,57 @@ for (const backend of ['nats', 'rabbitmq'] as const) {
       assert.equal(done?.state, 'completed');
       assert.equal(runs, 4);
     });
+
+    test('an Idempotency-Key replay of a signal still waiting on the broker does not run it twice', async (t) => {
+      const namespace = uniqueNamespace();
+      cleanups.push(() =>
+        backend === 'nats' ? deleteNatsNamespace(namespace) : deleteRabbitNamespace(namespace),
+      );
+      const gates = new Map<string, ReturnType<typeof deferred<void>>>();
+      const runs = new Map<string, number>();
+      const hold: SignalHandler = async (signal) => {
+        runs.set(signal.id, (runs.get(signal.id) ?? 0) + 1);
+        await gates.get(String(signal.payload.gate))?.promise;
+        return 'held';
+      };
+      const system = await startSystem(
+        t,
+        {
+          ...brokerConfig(backend, namespace),
+          numWorkers: 1,
+          heijunkaPool: 1,
+          heijunkaPoolMax: 1,
+          workerCards: 2,
+        },
+        { handlers: { hold } },
+      );
+      for (const g of ['a', 'b']) gates.set(g, deferred<void>());
+      // Both cards taken by two `a` signals; the keyed `b` waits behind them.
+      const a1 = await system.submit({ type: 'hold', payload: { gate: 'a' } });
+      const a2 = await system.submit({ type: 'hold', payload: { gate: 'a' } });
+      await waitUntil(() => runs.get(a1.record.id) === 1 && runs.get(a2.record.id) === 1, 'both cards taken');
+      const b = await system.submit({
+        type: 'hold',
+        payload: { gate: 'b' },
+        idempotencyKey: `k-${namespace}`,
+      });
+      const replay = await system.submit({
+        type: 'hold',
+        payload: { gate: 'b' },
+        idempotencyKey: `k-${namespace}`,
+      });
+      assert.equal(replay.replayed, true);
+      assert.equal(replay.record.id, b.record.id);
+      // The cards come free while `b` (and any second copy of it) is delivered; `b` holds one.
+      gates.get('a')?.resolve();
+      await waitUntil(() => (runs.get(b.record.id) ?? 0) >= 1, 'b running');
+      // Time for a second copy, if the broker holds one, to be delivered to the free card.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      gates.get('b')?.resolve();
+      assert.equal((await system.waitFor(b.record.id, 10_000))?.state, 'completed');
+      await waitUntil(() => system.pool.inFlight() === 0, 'nothing in flight');
+      assert.equal(runs.get(b.record.id), 1);
+    });
   });
 }
 

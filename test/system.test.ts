@@ -322,6 +322,27 @@ describe('signal pipeline', () => {
     await assert.rejects(system.submit({ type: 'other', idempotencyKey: 'order-42' }), SignalConflictError);
   });
 
+  test('a producer that never yields to the event loop still feeds the workers', async (t) => {
+    let runs = 0;
+    const system = await startSystem(
+      t,
+      { kanbanBuffer: 100, numWorkers: 1, heijunkaPool: 1, heijunkaPoolMax: 1, workerCards: 8 },
+      {
+        handlers: {
+          ok: () => {
+            runs++;
+            return 'ok';
+          },
+        },
+      },
+    );
+    // Awaited submits only: no timer, no I/O, so the loop never lets the event loop turn. Ten times
+    // the buffer goes through: the workers are fed while it runs, none is refused.
+    for (let i = 0; i < 1_000; i++) await system.submit({ type: 'ok' });
+    await waitUntil(() => system.metrics().total_processed === 1_000, 'all processed');
+    assert.equal(runs, 1_000);
+  });
+
   test('a replayed key whose signal still waits in the queue is not run twice', async (t) => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {

@@ -63,15 +63,22 @@ export class HandOff<D extends Delivery> {
   }
 
   /**
-   * Keeps a delivery for the leveler to place; the waiting pulls are served once the event loop's
-   * current turn has run (`setImmediate`), with everything offered in it. Deliveries that arrive one
-   * at a time (one per HTTP request: Node.js runs each request's callbacks and microtasks before it
-   * parses the next) thus reach the workers in batches, and the leveler orders the whole batch.
-   * Measured on the HTTP path: ~10 % less CPU per signal than serving each offer at once.
+   * Keeps a delivery for the leveler to place. The waiting pulls are served once the event loop's
+   * current turn has run (`setImmediate`), with everything offered in it, or at once when what
+   * waits covers all they asked for. Deliveries that arrive one at a time (one per HTTP request:
+   * Node.js runs each request's callbacks and microtasks before it parses the next) thus reach the
+   * workers in batches, and the leveler orders the whole batch (measured on the HTTP path: ~7 % less
+   * CPU per signal than serving each offer at once); a producer that never yields to the event loop
+   * (a loop of awaited submits) still feeds the workers, a batch at a time.
    */
   offer(d: D): void {
     this.#leveler.push(d);
-    if (this.#wanted > 0 && !this.#serving) {
+    if (this.#wanted === 0) return;
+    if (this.#leveler.size >= this.#wanted) {
+      this.#serveWaiters();
+      return;
+    }
+    if (!this.#serving) {
       this.#serving = true;
       setImmediate(this.#serveSoon);
     }

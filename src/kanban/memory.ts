@@ -34,7 +34,8 @@ export class MemoryQueue implements KanbanQueue {
 
   constructor(options: MemoryQueueOptions) {
     this.capacity = options.capacity;
-    this.#ready = new HandOff<Delivery>(undefined, options.leveling);
+    // Signals come one per HTTP request: workers are served once per event-loop turn.
+    this.#ready = new HandOff<Delivery>(undefined, options.leveling, true);
     this.#deadLetterCapacity = options.deadLetterCapacity ?? 10_000;
   }
 

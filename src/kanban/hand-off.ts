@@ -17,8 +17,8 @@ const NO_DELIVERIES: Delivery[] = [];
  * work. Every driver keeps its local deliveries here, so the pull contract is written once: which
  * delivery goes next is Heijunka's leveler's choice (priority first, types in weighted turns,
  * aging, per-type caps; oldest first within one type and priority), no pull gets more than it
- * asked, and an aborted or closed pull resolves empty. A pull waiting for work gets what was
- * offered in the event loop's turn once that turn has run (see `offer`).
+ * asked, and an aborted or closed pull resolves empty. A pull waiting for work gets the next
+ * delivery as soon as one can go; with `perTurn`, once the event loop's turn has run (see `offer`).
  */
 export class HandOff<D extends Delivery> {
   readonly #leveler: Leveler<D>;

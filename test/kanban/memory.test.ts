@@ -31,6 +31,56 @@ describe('ring buffer', () => {
 });
 
 describe('memory queue', () => {
+  test("serves waiting pulls once per turn, sharing out what the turn's publishes brought", async () => {
+    const q = new MemoryQueue({ capacity: 100 });
+    await q.start();
+    const pulls = [q.pull(32, never), q.pull(32, never), q.pull(32, never), q.pull(32, never)];
+    let served = 0;
+    for (const p of pulls) void p.then(() => served++);
+    for (let i = 0; i < 20; i++) await q.publish(signal());
+    await Promise.resolve();
+    assert.equal(served, 0, 'not before the turn ends');
+    const batches = await Promise.all(pulls);
+    assert.deepEqual(
+      batches.map((b) => b.length),
+      [5, 5, 5, 5],
+    );
+    await q.close();
+  });
+
+  test('serves at once when what waits covers every waiting pull', async () => {
+    const q = new MemoryQueue({ capacity: 100 });
+    await q.start();
+    const pull = q.pull(3, never);
+    let got: number | undefined;
+    void pull.then((b) => {
+      got = b.length;
+    });
+    for (let i = 0; i < 3; i++) await q.publish(signal());
+    // Microtasks only: no event-loop turn has passed.
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    assert.equal(got, 3);
+    await q.close();
+  });
+
+  test('a signal published again while it is held is not enqueued twice; a new epoch is', async () => {
+    const q = new MemoryQueue({ capacity: 10 });
+    await q.start();
+    const s = signal();
+    await q.publish(s);
+    await q.publish(s);
+    assert.equal(q.depth(), 1);
+    const [d] = await q.pull(5, never);
+    await q.publish(s);
+    assert.equal(q.depth(), 0, 'in work: still held');
+    await q.publish({ ...s, epoch: 1 });
+    assert.equal(q.depth(), 1, 'a manual retry is a new message');
+    await q.ack(d as NonNullable<typeof d>);
+    await q.publish(s);
+    assert.equal(q.depth(), 2, 'acked: no longer held');
+    await q.close();
+  });
+
   test('refuses a signal past its capacity', async () => {
     const q = new MemoryQueue({ capacity: 2 });
     await q.publish(signal());

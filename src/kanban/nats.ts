@@ -107,7 +107,9 @@ export class NatsQueue implements KanbanQueue {
     this.#logger = logger;
     this.capacity = options.capacity;
     this.#names = natsNames(options.namespace);
-    this.#ready = new HandOff<NatsDelivery>(() => this.#topUp(), options.leveling);
+    // Served once per event-loop turn: 11,790 vs 10,300 signals/s serving each fetched message at
+    // once (bench/brokers.ts --target tps-nats, 4 alternating runs).
+    this.#ready = new HandOff<NatsDelivery>(() => this.#topUp(), options.leveling, true);
   }
 
   async start(): Promise<void> {

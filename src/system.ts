@@ -167,6 +167,8 @@ const TRACE_SHUTDOWN_MS = 3_000;
 
 /** A shared store learns a signal is processing once it has been for this long. */
 const NOTE_AFTER_MS = 50;
+/** How long a second copy of a signal running in this process waits before it is delivered again. */
+const RUNNING_COPY_DELAY_MS = 1_000;
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -891,17 +893,20 @@ export class TpsSystem {
         record = newRecord(signal, this.config.maxAttempts);
         await this.store.create(record);
       }
-      if (
-        record.epoch !== signal.epoch ||
-        isTerminal(record.state) ||
-        // A store of this process only says `processing` while the signal runs here: this is a
-        // second copy (an Idempotency-Key replay re-published it to a broker that does not
-        // de-duplicate, or the broker redelivered it after losing our channel).
-        (!this.store.shared && record.state === 'processing')
-      ) {
-        // Superseded by a manual retry, already settled, or running: settle this copy, don't run it.
+      if (record.epoch !== signal.epoch || isTerminal(record.state)) {
+        // Superseded by a manual retry, or already settled: settle this copy without running it.
         outcomeLabel = 'skipped';
         await this.#traced(consume, 'kanban.ack', () => this.queue.ack(delivery));
+        return;
+      }
+      if (!this.store.shared && record.state === 'processing') {
+        // A store of this process only says `processing` while the signal runs here: this is a
+        // second copy (an Idempotency-Key replay re-published it to a broker that does not
+        // de-duplicate, or the broker redelivered it after losing our channel). Not run twice, and
+        // not acked either: handed back, it stays with the broker until the run here has ended
+        // (then it is skipped above), so a crash during that run still loses nothing.
+        outcomeLabel = 'deferred';
+        await this.#traced(consume, 'kanban.nak', () => this.queue.nak(delivery, RUNNING_COPY_DELAY_MS));
         return;
       }
       // A broker counts a held-back delivery as a delivery; the signal's attempts do not.

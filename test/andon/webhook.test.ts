@@ -38,7 +38,8 @@ describe('andon webhook', () => {
     t.after(() => hook.close(0));
     hook.send({ n: 1 });
     hook.send({ n: 2 });
-    await waitUntil(() => r.bodies.length === 2, 'both alerts delivered');
+    // The receiver holds a body before its answer reaches the sender: wait for both sides.
+    await waitUntil(() => r.bodies.length === 2 && hook.stats().pending === 0, 'both alerts delivered');
     assert.deepEqual(r.bodies, [{ n: 1 }, { n: 2 }]);
     assert.equal(r.requests, 4, 'the first alert took three tries');
     assert.deepEqual(hook.stats(), { sent: 2, failed: 0, dropped: 0, pending: 0 });
@@ -50,7 +51,7 @@ describe('andon webhook', () => {
     t.after(() => hook.close(0));
     hook.send({ n: 1 });
     hook.send({ n: 2 });
-    await waitUntil(() => r.bodies.length === 1, 'the second alert delivered');
+    await waitUntil(() => r.bodies.length === 1 && hook.stats().pending === 0, 'the second alert delivered');
     assert.deepEqual(r.bodies, [{ n: 2 }]);
     assert.deepEqual(hook.stats(), { sent: 1, failed: 1, dropped: 0, pending: 0 });
   });

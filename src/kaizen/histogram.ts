@@ -18,6 +18,31 @@ export function newHistogram(significantDigits: 2 | 3 = 3): Histogram {
   return new Int32Histogram(1, MAX_US, significantDigits);
 }
 
+/**
+ * Records `us` in `h`, exactly as `h.recordValue(us)` does. The library finds a value's count with
+ * `Math.log2` and two `Math.pow` calls (libm calls, and Kaizen records a dozen values a signal);
+ * for whole microseconds from 1 to `MAX_US` (below 2^32) the same index comes from `Math.clz32` and
+ * shifts. Anything else goes to the library.
+ */
+export function record(h: Histogram, us: number): void {
+  if (!(us >= 1 && us <= MAX_US) || us !== Math.floor(us)) {
+    h.recordValue(us);
+    return;
+  }
+  const unit = h.unitMagnitude;
+  const half = h.subBucketHalfCountMagnitude;
+  // floor(log2(us)) is 31 - clz32(us) for 1 ≤ us < 2^32; value / 2^k is a shift there.
+  const bucket = Math.max(31 - Math.clz32(us) - half - unit, 0);
+  const index = ((bucket + 1) << half) + (us >>> (bucket + unit)) - h.subBucketHalfCount;
+  if (index >= h.countsArrayLength) {
+    h.recordValue(us);
+    return;
+  }
+  h.incrementCountAtIndex(index);
+  h.updateMinAndMax(us);
+  h.incrementTotalCount();
+}
+
 export function toMicros(ms: number): number {
   return Math.min(MAX_US, Math.max(1, Math.round(ms * 1000)));
 }

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import { type Histogram, newHistogram, summarize, toMicros } from './histogram.ts';
+import { type Histogram, newHistogram, record, summarize, toMicros } from './histogram.ts';
 import { RollingWindow } from './rolling-window.ts';
 import { WindowedHistogram } from './windowed-histogram.ts';
 
@@ -193,11 +193,11 @@ export class Kaizen {
   recordWait(type: string, waitMs: number): void {
     const us = toMicros(waitMs);
     const now = this.#clock.now();
-    this.#all.since.queue_wait.recordValue(us);
+    record(this.#all.since.queue_wait, us);
     this.#all.recent.queue_wait.record(us, now);
     const t = this.#byType.get(type);
     if (t) {
-      t.since.queue_wait.recordValue(us);
+      record(t.since.queue_wait, us);
       t.recent.queue_wait.record(us, now);
     }
   }
@@ -309,8 +309,8 @@ export class Kaizen {
     if (ok) s.success++;
     else s.errors++;
     if (withinSlo) s.withinSlo++;
-    s.since.processing.recordValue(processingUs);
-    s.since.latency.recordValue(latencyUs);
+    record(s.since.processing, processingUs);
+    record(s.since.latency, latencyUs);
     s.recent.processing.record(processingUs, now);
     s.recent.latency.record(latencyUs, now);
     s.counts.record(ok, withinSlo, now);

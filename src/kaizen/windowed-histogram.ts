@@ -1,4 +1,4 @@
-import { type Histogram, newHistogram } from './histogram.ts';
+import { type Histogram, newHistogram, record } from './histogram.ts';
 
 /** The finished slices of one window length, merged once per slice and reused until the next. */
 interface PastSlices {
@@ -38,7 +38,7 @@ export class WindowedHistogram {
       this.#stamps[i] = slot;
       h.reset();
     }
-    h.recordValue(us);
+    record(h, us);
   }
 
   /** The values recorded in the last `windowMs` (whole slices), merged into a histogram owned here. */

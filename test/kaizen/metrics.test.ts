@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FakeClock } from '../../src/clock.ts';
-import { newHistogram, summarize } from '../../src/kaizen/histogram.ts';
+import { MAX_US, newHistogram, record, summarize } from '../../src/kaizen/histogram.ts';
 import { Kaizen } from '../../src/kaizen/metrics.ts';
 import { RollingWindow } from '../../src/kaizen/rolling-window.ts';
 import { WindowedHistogram } from '../../src/kaizen/windowed-histogram.ts';
@@ -130,6 +130,39 @@ describe('rolling window', () => {
     assert.deepEqual(w60.totals(60_500), { ok: 1, failed: 0, withinSlo: 0 });
     assert.deepEqual(w60.totals(200_000), { ok: 0, failed: 0, withinSlo: 0 });
     assert.equal(w.totals(0).ok, 0);
+  });
+});
+
+describe('histogram record', () => {
+  test('puts every value where the library recordValue puts it', () => {
+    for (const digits of [2, 3] as const) {
+      const ours = newHistogram(digits);
+      const library = newHistogram(digits);
+      const values: number[] = [1, 2, 3, 127, 128, 255, 256, 1023, 1024, 2047, 2048, MAX_US - 1, MAX_US];
+      // Around every power of two, and a spread of whole and fractional microseconds.
+      for (let k = 1; k < 32; k++) values.push(2 ** k - 1, 2 ** k, 2 ** k + 1);
+      let x = 12345;
+      for (let i = 0; i < 20_000; i++) {
+        x = (x * 1103515245 + 12345) % 2 ** 31;
+        const scale = 10 ** (x % 10);
+        values.push(Math.min(MAX_US, Math.max(1, Math.round((x / 2 ** 31) * scale))));
+        values.push(1 + (x % 1000) + 0.5);
+      }
+      for (const v of values.filter((v) => v <= MAX_US)) {
+        record(ours, v);
+        library.recordValue(v);
+      }
+      assert.equal(ours.totalCount, library.totalCount);
+      assert.equal(ours.minNonZeroValue, library.minNonZeroValue);
+      assert.equal(ours.maxValue, library.maxValue);
+      for (let i = 0; i < library.countsArrayLength; i++) {
+        if (ours.getCountAtIndex(i) !== library.getCountAtIndex(i)) {
+          assert.fail(
+            `${digits} digits: count at index ${i}: ${ours.getCountAtIndex(i)} vs ${library.getCountAtIndex(i)}`,
+          );
+        }
+      }
+    }
   });
 });
 

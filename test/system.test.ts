@@ -344,10 +344,7 @@ describe('signal pipeline', () => {
   });
 
   test('a replayed key whose signal still waits in the queue is not run twice', async (t) => {
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const gate = deferred();
     const runs = new Map<string, number>();
     const system = await startSystem(
       t,
@@ -356,7 +353,7 @@ describe('signal pipeline', () => {
         handlers: {
           ok: async (signal) => {
             runs.set(signal.id, (runs.get(signal.id) ?? 0) + 1);
-            await gate;
+            await gate.promise;
             return 'ok';
           },
         },
@@ -371,7 +368,7 @@ describe('signal pipeline', () => {
     assert.equal(replay.replayed, true);
     assert.equal(replay.record.id, waiting.record.id);
     assert.equal(system.queue.depth(), 1, 'the replay enqueued nothing');
-    release();
+    gate.resolve();
     assert.equal((await system.waitFor(waiting.record.id, 5_000))?.state, 'completed');
     await waitUntil(() => system.pool.inFlight() === 0 && system.queue.depth() === 0, 'all settled');
     assert.equal(runs.get(waiting.record.id), 1);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import type { TpsConfig } from '../../src/config.ts';
@@ -131,7 +132,7 @@ for (const backend of ['nats', 'rabbitmq'] as const) {
       gates.get('a')?.resolve();
       await waitUntil(() => (runs.get(b.record.id) ?? 0) >= 1, 'b running');
       // Time for a second copy, if the broker holds one, to be delivered to the free card.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
       gates.get('b')?.resolve();
       assert.equal((await system.waitFor(b.record.id, 10_000))?.state, 'completed');
       await waitUntil(() => system.pool.inFlight() === 0, 'nothing in flight');

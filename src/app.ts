@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import swagger from '@fastify/swagger';
@@ -13,6 +12,7 @@ import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { bearerAuth, rateLimit } from './http/guards.ts';
 import { parseJsonBody } from './http/json-body.ts';
 import { registerRoutes } from './http/routes.ts';
+import { newUuid } from './ids.ts';
 import type { TpsSystem } from './system.ts';
 import { VERSION } from './version.ts';
 
@@ -32,7 +32,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function requestId(request: IncomingMessage): string {
   const given = request.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : newUuid();
 }
 
 /**

@@ -21,7 +21,7 @@ import { HandlerRegistry, type SignalHandler } from './handlers/registry.ts';
 import { type Attempt, abortAll, type RunOutcome, runHandler } from './handlers/run.ts';
 import type { LevelerSnapshot } from './heijunka/leveler.ts';
 import { type HeijunkaSnapshot, WorkerPool } from './heijunka/worker-pool.ts';
-import { newSignalId } from './ids.ts';
+import { newUuid } from './ids.ts';
 import type { CircuitSnapshot, CircuitState } from './jidoka/circuit-breaker.ts';
 import { breakerOptions, Jidoka, transitionText } from './jidoka/jidoka.ts';
 import { Exposition } from './kaizen/exposition.ts';
@@ -169,6 +169,11 @@ const TRACE_SHUTDOWN_MS = 3_000;
 const NOTE_AFTER_MS = 50;
 /** How long a second copy of a signal running in this process waits before it is delivered again. */
 const RUNNING_COPY_DELAY_MS = 1_000;
+
+/** What a status write that went through settles to in `submit` (a failed one: its error). */
+const WRITTEN = Symbol('written');
+const written = (): typeof WRITTEN => WRITTEN;
+const failedWith = (error: unknown): unknown => error;
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -407,7 +412,7 @@ export class TpsSystem {
         'timeout_ms',
       );
     }
-    const id = newSignalId();
+    const id = newUuid();
     const key = request.idempotencyKey;
     const tracer = this.#tracer;
     const parent = request.parent ?? parseTraceparent(request.traceparent);
@@ -451,7 +456,14 @@ export class TpsSystem {
         const from = shedFillPct(priority, this.config.kanbanHighWaterPct);
         throw withoutStack(() => new SignalShedError(priority, PRIORITY_NAMES[priority], fill, from, 1000));
       }
-      const admit = tracer.start('jidoka.admit', SpanKind.INTERNAL, under, { 'tps.signal.type': type });
+      // Span attributes are only built when spans are exported: an ids-only span drops them.
+      const exporting = tracer.exporting;
+      const admit = tracer.start(
+        'jidoka.admit',
+        SpanKind.INTERNAL,
+        under,
+        exporting ? { 'tps.signal.type': type } : undefined,
+      );
       const retryAfterMs = this.jidoka.admit(type);
       if (retryAfterMs > 0) {
         const state = this.jidoka.breaker(type).state;
@@ -465,13 +477,20 @@ export class TpsSystem {
       admit.setAttribute('tps.outcome', 'admitted');
       admit.end();
 
-      const publish = tracer.start('kanban.publish', SpanKind.PRODUCER, under, {
-        'tps.signal.id': id,
-        'tps.signal.type': type,
-        'tps.signal.priority': priority,
-        'messaging.system': this.queue.backend,
-        'messaging.operation.type': 'send',
-      });
+      const publish = tracer.start(
+        'kanban.publish',
+        SpanKind.PRODUCER,
+        under,
+        exporting
+          ? {
+              'tps.signal.id': id,
+              'tps.signal.type': type,
+              'tps.signal.priority': priority,
+              'messaging.system': this.queue.backend,
+              'messaging.operation.type': 'send',
+            }
+          : undefined,
+      );
       const pc = publish.spanContext();
       const signal: WorkSignal = {
         id,
@@ -490,24 +509,25 @@ export class TpsSystem {
       // Record and enqueue together, the record first: in memory it is there before any worker
       // can see the signal; on a broker both go out on one connection in that order. A worker that
       // finds no record rebuilds it from the signal, so a failed record write loses nothing.
-      const [created, published] = await Promise.allSettled([
-        this.store.create(record),
-        this.queue.publish(signal),
-      ]);
-      if (published.status === 'rejected') {
-        publish.setStatus({ code: SPAN_ERROR, message: String((published.reason as Error).message) });
+      // The write's failure is caught at once (it must not go unhandled while the publish is
+      // pending) and looked at once both have settled.
+      const created = this.store.create(record).then(written, failedWith);
+      try {
+        await this.queue.publish(signal);
+      } catch (error) {
+        publish.setStatus({ code: SPAN_ERROR, message: String((error as Error).message) });
         publish.end();
+        await created;
         await this.store.delete(id).catch(() => undefined);
         if (key !== undefined) await this.store.releaseIdempotencyKey(key).catch(() => undefined);
-        this.kaizen.countRejected(
-          published.reason instanceof KanbanFullError ? 'queue_full' : 'not_accepting',
-        );
-        throw published.reason;
+        this.kaizen.countRejected(error instanceof KanbanFullError ? 'queue_full' : 'not_accepting');
+        throw error;
       }
       publish.end();
-      if (created.status === 'rejected') {
+      const writeError = await created;
+      if (writeError !== WRITTEN) {
         this.logger.warn(
-          { err: created.reason, signal_id: id, trace_id: signal.traceId, span_id: pc.spanId },
+          { err: writeError, signal_id: id, trace_id: signal.traceId, span_id: pc.spanId },
           'status record not written; the worker will rebuild it',
         );
       }
@@ -870,15 +890,17 @@ export class TpsSystem {
       'kanban.consume',
       SpanKind.CONSUMER,
       { traceId: signal.traceId, spanId: signal.parentSpanId, sampled: (signal.traceFlags & 1) === 1 },
-      {
-        'tps.signal.id': signal.id,
-        'tps.signal.type': signal.type,
-        'tps.signal.priority': signal.priority,
-        'tps.attempt': delivery.attempt,
-        'tps.worker.id': workerId,
-        'messaging.system': this.queue.backend,
-        'messaging.operation.type': 'process',
-      },
+      tracer.exporting
+        ? {
+            'tps.signal.id': signal.id,
+            'tps.signal.type': signal.type,
+            'tps.signal.priority': signal.priority,
+            'tps.attempt': delivery.attempt,
+            'tps.worker.id': workerId,
+            'messaging.system': this.queue.backend,
+            'messaging.operation.type': 'process',
+          }
+        : undefined,
     );
     let outcomeLabel = 'error';
     try {
@@ -1056,11 +1078,11 @@ export class TpsSystem {
   }
 
   /** Settles a delivery, in a child span of `parent` when spans are exported. */
-  async #traced(parent: TraceSpan, name: string, settle: () => Promise<void>): Promise<void> {
-    if (!this.#tracer.exporting) {
-      await settle();
-      return;
-    }
+  #traced(parent: TraceSpan, name: string, settle: () => Promise<void>): Promise<void> {
+    return this.#tracer.exporting ? this.#inSpan(parent, name, settle) : settle();
+  }
+
+  async #inSpan(parent: TraceSpan, name: string, settle: () => Promise<void>): Promise<void> {
     const span = this.#tracer.start(name, SpanKind.INTERNAL, refOf(parent));
     try {
       await settle();

@@ -5,7 +5,7 @@ import { buildApp } from '../src/app.ts';
 import { resolveConfig, type TpsConfig } from '../src/config.ts';
 import { demoHandlers } from '../src/handlers/demo.ts';
 import type { SignalHandler } from '../src/handlers/registry.ts';
-import { newSignalId } from '../src/ids.ts';
+import { newUuid } from '../src/ids.ts';
 import { silentLogger } from '../src/logger.ts';
 import type { WorkSignal } from '../src/signal.ts';
 import { TpsSystem, type TpsSystemOptions } from '../src/system.ts';
@@ -74,7 +74,7 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
 /** A valid signal, as the system would have accepted it, with any field overridden. */
 export function testSignal(overrides: Partial<WorkSignal> = {}): WorkSignal {
   return {
-    id: newSignalId(),
+    id: newUuid(),
     type: 'validate',
     priority: 3,
     payload: {},

@@ -11,6 +11,7 @@ import {
   UnknownSignalTypeError,
 } from '../src/errors.ts';
 import type { SignalHandler } from '../src/handlers/registry.ts';
+import { MemoryQueue } from '../src/kanban/memory.ts';
 import { newRecord } from '../src/signal.ts';
 import { createTpsSystem } from '../src/system.ts';
 import { deferred, startSystem, testConfig, testSignal, waitUntil } from './helpers.ts';
@@ -372,6 +373,50 @@ describe('signal pipeline', () => {
     assert.equal((await system.waitFor(waiting.record.id, 5_000))?.state, 'completed');
     await waitUntil(() => system.pool.inFlight() === 0 && system.queue.depth() === 0, 'all settled');
     assert.equal(runs.get(waiting.record.id), 1);
+  });
+
+  test('a status write that fails while the publish is pending loses nothing', async (t) => {
+    const queue = new MemoryQueue({ capacity: 10 });
+    const publishing = deferred();
+    const publish = queue.publish.bind(queue);
+    queue.publish = async (signal) => {
+      await publishing.promise;
+      return publish(signal);
+    };
+    const system = await startSystem(t, {}, { handlers: { ok }, queue });
+    const create = system.store.create.bind(system.store);
+    let failed = 0;
+    system.store.create = async () => {
+      failed++;
+      throw new Error('store unavailable');
+    };
+    const accepted = system.submit({ type: 'ok' });
+    await waitUntil(() => failed === 1, 'the write to fail');
+    // The write's rejection is handled before the publish settles (else the runner reports it).
+    await new Promise((resolve) => setImmediate(resolve));
+    system.store.create = create;
+    publishing.resolve();
+    const { record } = await accepted;
+    // The worker finds no record and rebuilds it from the signal.
+    await waitUntil(
+      async () => (await system.store.get(record.id))?.state === 'completed',
+      'the signal to complete',
+    );
+  });
+
+  test('a publish that fails after the record was written leaves no record behind', async (t) => {
+    const queue = new MemoryQueue({ capacity: 10 });
+    queue.publish = async () => {
+      throw new Error('broker unavailable');
+    };
+    const system = await startSystem(t, {}, { handlers: { ok }, queue });
+    await assert.rejects(system.submit({ type: 'ok', idempotencyKey: 'k-lost' }), /broker unavailable/);
+    assert.equal(system.store.size(), 0);
+    assert.equal(system.metrics().rejected_total.not_accepting, 1);
+    // The key was released: a later request with it is a new signal, not a replay of the lost one.
+    queue.publish = MemoryQueue.prototype.publish.bind(queue);
+    const again = await system.submit({ type: 'ok', idempotencyKey: 'k-lost' });
+    assert.equal(again.replayed, false);
   });
 
   test('a replayed key whose signal was recorded but never enqueued gets it enqueued', async (t) => {

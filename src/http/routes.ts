@@ -35,6 +35,8 @@ export interface RouteOptions {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** The attributes of every `POST /signal` server span (exported spans copy them). */
+const SIGNAL_ROUTE_ATTRIBUTES = Object.freeze({ 'http.request.method': 'POST', 'http.route': '/signal' });
 
 function iso(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
@@ -147,7 +149,7 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
         'POST /signal',
         SpanKind.SERVER,
         parseTraceparent(request.headers.traceparent as string | undefined),
-        { 'http.request.method': 'POST', 'http.route': '/signal' },
+        system.tracer.exporting ? SIGNAL_ROUTE_ATTRIBUTES : undefined,
       );
       try {
         const result = await system.submit({

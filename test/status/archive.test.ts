@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FakeClock } from '../../src/clock.ts';
-import { newSignalId, newTraceId } from '../../src/ids.ts';
+import { newTraceId, newUuid } from '../../src/ids.ts';
 import { newRecord, type SignalRecord, type SignalState } from '../../src/signal.ts';
 import { RecordArchive } from '../../src/status/archive.ts';
 import { MemoryStatusStore } from '../../src/status/memory.ts';
@@ -48,7 +48,7 @@ describe('record archive', () => {
     assert.equal(archive.add(finished('completed', { state: 'processing' })), false);
     assert.equal(archive.add(finished('completed', { state: 'failed' })), false);
     assert.equal(archive.add(finished('completed', { id: 'done-1' })), false);
-    assert.equal(archive.add(finished('completed', { id: newSignalId().toUpperCase() })), false);
+    assert.equal(archive.add(finished('completed', { id: newUuid().toUpperCase() })), false);
     assert.equal(archive.add(finished('completed', { traceId: 'x'.repeat(32) })), false);
     assert.equal(archive.add(finished('completed', { attempts: 1.5 })), false);
     assert.equal(archive.add(finished('completed', { finishedAt: undefined })), false);

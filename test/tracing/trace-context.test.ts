@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { newSignalId, newSpanId, newTraceId } from '../../src/ids.ts';
+import { newSpanId, newTraceId, newUuid } from '../../src/ids.ts';
 import { formatTraceparent, parseTraceparent } from '../../src/tracing/trace-context.ts';
 import { IdsOnlyTracer, refOf, SpanKind } from '../../src/tracing/tracer.ts';
 
@@ -20,7 +20,7 @@ describe('trace context', () => {
   test('signal ids are RFC 9562 version 4 UUIDs and distinct', () => {
     const ids = new Set<string>();
     for (let i = 0; i < 5_000; i++) {
-      const id = newSignalId();
+      const id = newUuid();
       assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       ids.add(id);
     }

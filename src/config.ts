@@ -65,6 +65,7 @@ export interface TpsConfig {
   readonly maxWaitSecs: number;
   readonly statusMaxEntries: number;
   readonly statusTtlSecs: number;
+  readonly idleCompactSecs: number;
   readonly shutdownTimeoutSecs: number;
   readonly natsUrl: string;
   readonly rabbitmqUrl: string;
@@ -571,6 +572,14 @@ export const VARIABLES: readonly Variable[] = [
     accepts: 'an integer number of seconds from 1 to 2592000',
     doc: 'How long a finished signal’s status is kept.',
     parse: int(1, 2_592_000),
+  }),
+  variable({
+    env: 'TPS_IDLE_COMPACT_SECS',
+    key: 'idleCompactSecs',
+    default: 30,
+    accepts: 'an integer number of seconds from 0 to 3600',
+    doc: 'After this long with no signal accepted, refused or finished and none queued or running, one full garbage collection gives back memory taken under load, when RSS grew 16 MB or more since the last one (needs `node --expose-gc`, which `npm start` and the image use). The next burst then starts with a cold heap and code for a few seconds; 0 turns it off.',
+    parse: int(0, 3600),
   }),
   variable({
     env: 'TPS_SHUTDOWN_TIMEOUT',

@@ -21,6 +21,12 @@ import { HandlerRegistry, type SignalHandler } from './handlers/registry.ts';
 import { type Attempt, abortAll, type RunOutcome, runHandler } from './handlers/run.ts';
 import type { LevelerSnapshot } from './heijunka/leveler.ts';
 import { type HeijunkaSnapshot, WorkerPool } from './heijunka/worker-pool.ts';
+import {
+  COMPACTION_OFF,
+  exposedCollector,
+  type IdleCompactionStatus,
+  IdleCompactor,
+} from './idle-compaction.ts';
 import { newUuid } from './ids.ts';
 import type { CircuitSnapshot, CircuitState } from './jidoka/circuit-breaker.ts';
 import { breakerOptions, Jidoka, transitionText } from './jidoka/jidoka.ts';
@@ -114,6 +120,13 @@ export interface TpsSystemOptions {
   readonly queue?: KanbanQueue;
   /** How often the Andon board is recomputed, in milliseconds. */
   readonly andonEveryMs?: number;
+  /**
+   * The memory-reducing collection idle compaction runs (default: the one `node --expose-gc`
+   * exposes; without it, and with null, idle compaction is off).
+   */
+  readonly collectGarbage?: (() => void) | null;
+  /** Reads the resident set size in bytes (tests pass a fake one). */
+  readonly rss?: () => number;
 }
 
 /** One circuit as GET /jidoka and the isolate / reset endpoints show it. */
@@ -170,6 +183,10 @@ const NOTE_AFTER_MS = 50;
 /** How long a second copy of a signal running in this process waits before it is delivered again. */
 const RUNNING_COPY_DELAY_MS = 1_000;
 
+/** RSS growth since the last idle compaction below which another is not worth its pause. */
+const COMPACT_AFTER_GROWTH_BYTES = 16 * 2 ** 20;
+const toMb = (bytes: number): number => Math.round(bytes / 2 ** 17) / 8;
+
 /** What a status write that went through settles to in `submit` (a failed one: its error). */
 const WRITTEN = Symbol('written');
 const written = (): typeof WRITTEN => WRITTEN;
@@ -217,6 +234,7 @@ export class TpsSystem {
   #andonTimer: NodeJS.Timeout | undefined;
   #webhook: AlertWebhook | undefined;
   #andonSoon = false;
+  readonly #compactor: IdleCompactor | undefined;
 
   constructor(config: TpsConfig, options: TpsSystemOptions = {}) {
     this.config = config;
@@ -235,6 +253,27 @@ export class TpsSystem {
       p99RedMs: config.andonP99RedMs,
       clearMs: config.andonClearSecs * 1000,
     });
+    const collect = options.collectGarbage === undefined ? exposedCollector() : options.collectGarbage;
+    if (config.idleCompactSecs > 0 && collect != null) {
+      this.#compactor = new IdleCompactor({
+        idleMs: config.idleCompactSecs * 1000,
+        minGrowthBytes: COMPACT_AFTER_GROWTH_BYTES,
+        activity: () => this.kaizen.activity(),
+        quiet: () => this.queue.depth() === 0 && this.pool.inFlight() === 0,
+        collect,
+        rss: options.rss ?? process.memoryUsage.rss,
+        clock: this.#clock,
+        onCompacted: (c) =>
+          this.logger.info(
+            {
+              rss_before_mb: toMb(c.rssBeforeBytes),
+              rss_after_mb: toMb(c.rssAfterBytes),
+              pause_ms: c.pauseMs,
+            },
+            'idle: memory taken under load given back',
+          ),
+      });
+    }
     this.#backends = createBackends(config, this.logger, this.#clock, { queue: options.queue });
     this.queue = this.#backends.queue;
     this.store = this.#backends.store;
@@ -252,6 +291,7 @@ export class TpsSystem {
       andonAlerts: this.andon.alerts(),
       heijunka: this.pool.snapshot(),
       tracing: this.#tracer.status(),
+      compaction: this.compaction(),
     }));
     this.pool = new WorkerPool(
       this.queue,
@@ -334,6 +374,11 @@ export class TpsSystem {
     return this.#tracer;
   }
 
+  /** Idle compaction: whether it runs, how often it ran and what it gave back. */
+  compaction(): IdleCompactionStatus {
+    return this.#compactor?.status() ?? COMPACTION_OFF;
+  }
+
   /** Milliseconds since the system was created. */
   uptimeMs(): number {
     return this.#clock.now() - this.#startedAt;
@@ -375,6 +420,7 @@ export class TpsSystem {
       this.#noteTimer.unref();
     }
     this.evaluateAndon();
+    this.#compactor?.start();
     this.logger.info(
       {
         backend: this.queue.backend,
@@ -824,6 +870,7 @@ export class TpsSystem {
     const remaining = this.pool.inFlight() + (this.queue.backend === 'memory' ? this.queue.depth() : 0);
     abortAll(this.#running, new Error('system stopping'));
     if (this.#andonTimer !== undefined) clearInterval(this.#andonTimer);
+    this.#compactor?.stop();
     if (this.#noteTimer !== undefined) clearInterval(this.#noteTimer);
     this.jidoka.close();
     await this.#webhook?.close();

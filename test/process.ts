@@ -42,6 +42,8 @@ export interface StartOptions {
   readonly script?: string;
   /** Reuse these ports (a restarted service keeps its address). */
   readonly ports?: readonly [number, number];
+  /** Node.js flags for the service process. */
+  readonly nodeFlags?: readonly string[];
 }
 
 function listen(server: Server): Promise<number> {
@@ -107,7 +109,7 @@ export async function startService(t: TestContext, options: StartOptions = {}): 
   // The runner's marker is for test files, not for the service.
   delete env.NODE_TEST_CONTEXT;
 
-  const child = spawn(process.execPath, [options.script ?? 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), options.script ?? 'src/main.ts'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -280,6 +280,7 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
     { schema: { summary: 'Name, version, uptime and configuration', response: { 200: Info } } },
     async () => {
       const memory = process.memoryUsage();
+      const compaction = system.compaction();
       return {
         name: 'TPS Reference System',
         version: options.version,
@@ -289,9 +290,24 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
         signal_types: [...system.registry.types()],
         memory: {
           rss_bytes: memory.rss,
+          peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
           heap_used_bytes: memory.heapUsed,
           heap_total_bytes: memory.heapTotal,
           external_bytes: memory.external,
+          idle_compaction: {
+            enabled: compaction.enabled,
+            compactions: compaction.compactions,
+            freed_bytes: compaction.freedBytes,
+            last:
+              compaction.last === undefined
+                ? null
+                : {
+                    at: new Date(compaction.last.at).toISOString(),
+                    rss_before_bytes: compaction.last.rssBeforeBytes,
+                    rss_after_bytes: compaction.last.rssAfterBytes,
+                    pause_ms: compaction.last.pauseMs,
+                  },
+          },
         },
         config: publicConfig(config),
       };

@@ -360,9 +360,27 @@ export const Info = Type.Object({
   signal_types: Type.Array(Type.String()),
   memory: Type.Object({
     rss_bytes: Type.Integer(),
+    peak_rss_bytes: Type.Integer({ description: 'The most resident memory the process has had.' }),
     heap_used_bytes: Type.Integer(),
     heap_total_bytes: Type.Integer(),
     external_bytes: Type.Integer(),
+    idle_compaction: Type.Object(
+      {
+        enabled: Type.Boolean(),
+        compactions: Type.Integer(),
+        freed_bytes: Type.Integer(),
+        last: Type.Union([
+          Type.Object({
+            at: Type.String({ format: 'date-time' }),
+            rss_before_bytes: Type.Integer(),
+            rss_after_bytes: Type.Integer(),
+            pause_ms: Type.Number(),
+          }),
+          Type.Null(),
+        ]),
+      },
+      { description: 'Full collections run once the service was idle, giving back memory taken under load.' },
+    ),
   }),
   config: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
 });

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { AndonBoard } from '../andon/board.ts';
 import type { HeijunkaSnapshot } from '../heijunka/worker-pool.ts';
+import type { IdleCompactionStatus } from '../idle-compaction.ts';
 import type { CircuitSnapshot } from '../jidoka/circuit-breaker.ts';
 import type { TracingStatus } from '../tracing/tracer.ts';
 import type { Histogram } from './histogram.ts';
@@ -20,6 +21,7 @@ export interface ExpositionReadings {
   readonly heijunka: HeijunkaSnapshot;
   /** The trace exporter: spans exported and lost since start (0 and 0 without one). */
   readonly tracing: TracingStatus;
+  readonly compaction: IdleCompactionStatus;
 }
 
 type Labels = Record<string, string>;
@@ -353,6 +355,18 @@ export class Exposition {
       ),
       new ComputedMetric('tps_heijunka_worker_in_use', 'Cards each worker holds now.', 'gauge', () =>
         read().heijunka.workers.map((w) => ({ labels: { worker: w.id }, value: w.in_use })),
+      ),
+      new ComputedMetric(
+        'tps_idle_compactions_total',
+        'Full garbage collections run once the service was idle, to give back memory taken under load.',
+        'counter',
+        () => one(read().compaction.compactions),
+      ),
+      new ComputedMetric(
+        'tps_idle_compaction_freed_bytes_total',
+        'Resident memory those collections gave back.',
+        'counter',
+        () => one(read().compaction.freedBytes),
       ),
     ];
     // prom-client accepts any object with its metric shape; these compute their values when scraped.

@@ -179,6 +179,15 @@ export class Kaizen {
     if (t) t.accepted++;
   }
 
+  /** Changes whenever a signal is accepted, refused, retried or finished (a cheap "anything new?"). */
+  activity(): number {
+    const a = this.#all;
+    const r = this.#rejected;
+    return (
+      a.accepted + a.success + a.errors + a.retries + r.circuit_open + r.queue_full + r.shed + r.not_accepting
+    );
+  }
+
   countRejected(reason: RejectReason): void {
     this.#rejected[reason]++;
   }

@@ -6,6 +6,7 @@ import {
   eventually,
   exitWithin,
   getJson,
+  type Json,
   logLines,
   postSignal,
   show,
@@ -190,6 +191,42 @@ test('SIGTERM stops intake at once, drains every accepted signal, and exits 0', 
   assert.ok(stopped !== undefined, `no stopped log line\n${service.logs()}`);
   assert.equal(stopped.remaining, 0);
   assert.equal(stopped.drained, true);
+});
+
+test('once idle, the service gives memory back with a full collection (node --expose-gc)', async (t) => {
+  const service = await startService(t, { nodeFlags: ['--expose-gc'], env: { TPS_IDLE_COMPACT_SECS: '1' } });
+  for (let i = 0; i < 20; i++) assert.equal((await postSignal(service, 'report')).status, 202);
+  let compaction: Json = {};
+  await eventually(
+    async () => {
+      const info = await getJson(service, '/info');
+      compaction = (info.body.memory as Json).idle_compaction as Json;
+      return (compaction.compactions as number) >= 1;
+    },
+    () => `no idle compaction: ${JSON.stringify(compaction)}`,
+    15_000,
+    200,
+  );
+  assert.equal(compaction.enabled, true);
+  const last = compaction.last as Json;
+  // Start-up garbage alone is enough: the service idles 15–20 MB smaller after its first one.
+  assert.ok(
+    (last.rss_after_bytes as number) < (last.rss_before_bytes as number),
+    `RSS ${String(last.rss_before_bytes)} → ${String(last.rss_after_bytes)}`,
+  );
+  const logged = logLines(service.stdout()).find((l) => l.msg === 'idle: memory taken under load given back');
+  assert.ok(logged !== undefined, service.logs());
+});
+
+test('without --expose-gc idle compaction is off, and says so in /info', async (t) => {
+  const service = await startService(t);
+  const info = await getJson(service, '/info');
+  assert.deepEqual((info.body.memory as Json).idle_compaction, {
+    enabled: false,
+    compactions: 0,
+    freed_bytes: 0,
+    last: null,
+  });
 });
 
 test('a bad configuration value stops start-up with one line naming the variable', async (t) => {

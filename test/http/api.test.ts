@@ -232,6 +232,10 @@ describe('read endpoints', () => {
     assert.equal(info.config.http_port, 8080);
     assert.equal(info.config.metrics_port, 9090);
     assert.ok(info.memory.rss_bytes > 0);
+    assert.ok(
+      info.memory.peak_rss_bytes >= info.memory.rss_bytes,
+      'the peak is at least what is resident now',
+    );
     assert.ok(!JSON.stringify(info).includes('super-secret-token-value'));
   });
 

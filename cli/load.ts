@@ -167,6 +167,38 @@ export async function observe(
   };
 }
 
+interface InfoBody {
+  readonly memory?: {
+    readonly rss_bytes?: number;
+    readonly peak_rss_bytes?: number;
+    readonly idle_compaction?: { readonly enabled?: boolean; readonly compactions?: number };
+  };
+  readonly config?: { readonly idle_compact_secs?: number };
+}
+
+function mbOf(bytes: number | undefined): number | null {
+  return bytes === undefined ? null : bytes / 2 ** 20;
+}
+
+/**
+ * /info once the service has settled: after the idle compaction that follows the run, or, when
+ * none comes within its idle period and 3 s more (it only runs after RSS grew 16 MB), as it is then.
+ */
+async function settledInfo(
+  client: Client,
+  atEnd: InfoBody | undefined,
+  compaction: { readonly compactions?: number },
+): Promise<InfoBody | undefined> {
+  const before = compaction.compactions ?? 0;
+  const deadline = performance.now() + ((atEnd?.config?.idle_compact_secs ?? 5) + 3) * 1000;
+  while (performance.now() < deadline) {
+    await sleep(250);
+    const info = await client.json<InfoBody>('/info');
+    if ((info?.memory?.idle_compaction?.compactions ?? 0) > before) return info;
+  }
+  return client.json<InfoBody>('/info');
+}
+
 async function circuitOpenings(client: Client): Promise<number | null> {
   const j = await client.json<{ circuits?: Record<string, { openings?: number }> }>('/jidoka');
   if (j?.circuits === undefined) return null;
@@ -351,6 +383,8 @@ export async function runLoad(o: LoadOptions): Promise<RunResult> {
   // Drain: until the service's queue is empty and nothing is in flight.
   let drainMs: number | null = null;
   let rssMb: number | null = null;
+  let peakRssMb: number | null = null;
+  let idleRssMb: number | null = null;
   let openings = 0;
   if (watch) {
     const from = lastAnswerAt || performance.now();
@@ -365,8 +399,12 @@ export async function runLoad(o: LoadOptions): Promise<RunResult> {
     }
     const after = await circuitOpenings(client);
     openings = after !== null && openingsBefore !== null ? after - openingsBefore : 0;
-    const info = await client.json<{ memory?: { rss_bytes?: number } }>('/info');
-    rssMb = info?.memory?.rss_bytes === undefined ? null : info.memory.rss_bytes / 2 ** 20;
+    const info = await client.json<InfoBody>('/info');
+    rssMb = mbOf(info?.memory?.rss_bytes);
+    peakRssMb = mbOf(info?.memory?.peak_rss_bytes);
+    const compaction = info?.memory?.idle_compaction;
+    if (compaction?.enabled === true)
+      idleRssMb = mbOf((await settledInfo(client, info, compaction))?.memory?.rss_bytes);
   }
   client.close();
   timeline.sort((a, b) => a.t - b.t);
@@ -393,6 +431,8 @@ export async function runLoad(o: LoadOptions): Promise<RunResult> {
     circuitOpenings: openings,
     circuitOpenSharePct,
     serviceRssMb: rssMb,
+    servicePeakRssMb: peakRssMb,
+    serviceIdleRssMb: idleRssMb,
     timeline,
     verdict: verdict({
       errorRatePct,

@@ -13,6 +13,7 @@ const SHORT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 const count = (n: number): string => WHOLE.format(n);
 const pct = (n: number): string => `${TWO_DECIMALS.format(n)} %`;
 /** Milliseconds: two decimals below 100 ms, one above. */
+const rssMb = (v: number | null): string => (v === null ? 'unknown' : `${ONE_DECIMAL.format(v)} MB`);
 const ms = (n: number): string => `${(Math.abs(n) < 100 ? TWO_DECIMALS : ONE_DECIMAL).format(n)} ms`;
 
 const LEVELS: readonly Level[] = ['GREEN', 'YELLOW', 'RED'];
@@ -275,7 +276,9 @@ ${row('Errors', `${count(r.errors)} (${pct(r.errorRatePct)})`, r.errors > 0 ? 'b
 ${latencies.map(([name, v]) => row(`Latency ${name}`, ms(v))).join('\n')}
 ${row('Drain time', r.drainMs === null ? 'never drained' : ms(r.drainMs), r.drainMs === null ? 'bad' : '')}
 ${row('Circuit openings', `${count(r.circuitOpenings)} (open ${pct(r.circuitOpenSharePct)} of the run)`)}
-${row('Service RSS', r.serviceRssMb === null ? 'unknown' : `${ONE_DECIMAL.format(r.serviceRssMb)} MB`)}
+${row('Service RSS, queue drained', rssMb(r.serviceRssMb))}
+${row('Service RSS, once idle', rssMb(r.serviceIdleRssMb))}
+${row('Service RSS, peak', rssMb(r.servicePeakRssMb))}
 </tbody></table>`;
 }
 

@@ -73,8 +73,15 @@ export interface RunResult {
   readonly circuitOpenings: number;
   /** Share of the run's seconds the service reported a circuit open, percent. */
   readonly circuitOpenSharePct: number;
-  /** The service's resident memory at the end, MB (from /info); null when unknown. */
+  /** The service's resident memory right after the queue drained, MB (from /info); null when unknown. */
   readonly serviceRssMb: number | null;
+  /** The most resident memory the service has had since it started, MB; null when unknown. */
+  readonly servicePeakRssMb: number | null;
+  /**
+   * The service's resident memory once settled after the run: after its idle compaction (see
+   * TPS_IDLE_COMPACT_SECS), MB; null when the service does not compact or was not observed.
+   */
+  readonly serviceIdleRssMb: number | null;
   readonly timeline: readonly Tick[];
   readonly verdict: Verdict;
 }

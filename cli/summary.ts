@@ -2,6 +2,7 @@ import type { RunResult, Tick } from './result.ts';
 
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const mb = (v: number | null): string => (v === null ? 'unknown' : `${fmt(v, 1)} MB`);
 
 /** The live line: elapsed / total, sent rate, p99 so far, errors, the service's queue and circuit. */
 export function progressLine(
@@ -34,7 +35,7 @@ export function summary(r: RunResult): string {
     r.verdict.criteria.some((c) => c.value === 'not observed')
       ? 'queue and circuit not observed: the service did not answer /status'
       : `queue drained ${r.drainMs === null ? 'never (within the wait)' : `${fmt(r.drainMs / 1000, 2)} s after the last answer`}; circuit openings ${r.circuitOpenings}, open ${fmt(r.circuitOpenSharePct, 1)} % of the run`,
-    `service RSS at the end: ${r.serviceRssMb === null ? 'unknown' : `${fmt(r.serviceRssMb, 1)} MB`}`,
+    `service RSS: ${mb(r.serviceRssMb)} when the queue had drained, ${mb(r.serviceIdleRssMb)} once idle (after its idle compaction), peak ${mb(r.servicePeakRssMb)}`,
     '',
     `VERDICT ${r.verdict.level}`,
     ...r.verdict.criteria.map((c) => `  ${c.level.padEnd(6)} ${c.name.padEnd(7)} ${c.value}: ${c.reason}`),

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { runChaos } from '../../cli/chaos.ts';
 import { runLoad } from '../../cli/load.ts';
 import { verdict } from '../../cli/verdict.ts';
+import { startApp } from '../helpers.ts';
 import { freePorts, ROOT } from '../process.ts';
 
 const run = promisify(execFile);
@@ -184,6 +185,39 @@ describe('tps verdict (SPEC §5)', () => {
 });
 
 describe('tps command line', () => {
+  test('reads the service RSS when drained, at its peak, and once idle after its compaction', async (t) => {
+    let collected = 0;
+    let reads = 0;
+    const { system, app } = await startApp(
+      t,
+      { idleCompactSecs: 1 },
+      // Each reading 20 MB more than the last: every quiet spell is worth a compaction.
+      { collectGarbage: () => collected++, rss: () => (64 + 20 * reads++) * 2 ** 20 },
+    );
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const startedAt = Date.now();
+    const r = await runLoad({
+      url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+      scenario: 'custom',
+      signalType: 'report',
+      rate: 100,
+      durationSecs: 1,
+      mode: 'accept',
+      observe: true,
+    });
+    assert.equal(r.statusCodes['202'], 100);
+    const last = system.compaction().last;
+    assert.ok(
+      last !== undefined && last.at >= startedAt + 1_000,
+      'the idle reading waited for a compaction after the run',
+    );
+    assert.equal(system.compaction().compactions, collected);
+    for (const v of [r.serviceRssMb, r.servicePeakRssMb, r.serviceIdleRssMb]) {
+      assert.ok(v !== null && v > 0, String(v));
+    }
+    assert.ok((r.servicePeakRssMb as number) >= (r.serviceRssMb as number));
+  });
+
   test('runs a scenario against a server and prints the verdict; --json gives the same figures', async (t) => {
     const svc = await fakeService(t);
     const { stdout, stderr } = await run(

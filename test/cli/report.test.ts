@@ -57,6 +57,8 @@ function sampleResult(overrides: Partial<RunResult> = {}): RunResult {
     circuitOpenings: 1,
     circuitOpenSharePct: 13.33,
     serviceRssMb: 142.6,
+    servicePeakRssMb: 171.3,
+    serviceIdleRssMb: 113.0,
     timeline: sampleTimeline(),
     verdict: {
       level: 'RED',

@@ -390,19 +390,25 @@ interface Info {
     readonly heap_used_bytes: number;
     readonly heap_total_bytes: number;
     readonly external_bytes: number;
-    readonly idle_compaction: { readonly enabled: boolean; readonly compactions: number };
+    readonly idle_compaction: {
+      readonly enabled: boolean;
+      readonly compactions: number;
+      readonly due: boolean;
+    };
   };
   readonly config: Readonly<Record<string, string | number | boolean>>;
 }
 
 /**
  * VmRSS once the service has settled after its load: after the idle compaction that follows it
- * (TPS_IDLE_COMPACT_SECS of quiet), or, when none comes within that and 5 s more, as it is then.
+ * (TPS_IDLE_COMPACT_SECS of quiet) when one is due, or, when none is due or none comes within that
+ * and 5 s more, as it is then.
  * Null when the service does not compact (started without --expose-gc).
  */
 async function settledMemory(target: Target): Promise<{ vmrss_mb: number | null; waited_ms: number } | null> {
   const info = await getJson<Info>(`${target.base}/info`);
   if (!info.memory.idle_compaction.enabled) return null;
+  if (!info.memory.idle_compaction.due) return { vmrss_mb: readMemory(target).vmrss_mb, waited_ms: 0 };
   const before = info.memory.idle_compaction.compactions;
   const quietSecs = Number(info.config.idle_compact_secs);
   const t0 = performance.now();

@@ -171,7 +171,11 @@ interface InfoBody {
   readonly memory?: {
     readonly rss_bytes?: number;
     readonly peak_rss_bytes?: number;
-    readonly idle_compaction?: { readonly enabled?: boolean; readonly compactions?: number };
+    readonly idle_compaction?: {
+      readonly enabled?: boolean;
+      readonly compactions?: number;
+      readonly due?: boolean;
+    };
   };
   readonly config?: { readonly idle_compact_secs?: number };
 }
@@ -181,14 +185,15 @@ function mbOf(bytes: number | undefined): number | null {
 }
 
 /**
- * /info once the service has settled: after the idle compaction that follows the run, or, when
- * none comes within its idle period and 3 s more (it only runs after RSS grew 16 MB), as it is then.
+ * /info once the service has settled: after the idle compaction that follows the run when one is
+ * due, or, when none is due or none came within its quiet period and 3 s more, as it is now.
  */
 async function settledInfo(
   client: Client,
   atEnd: InfoBody | undefined,
-  compaction: { readonly compactions?: number },
+  compaction: { readonly compactions?: number; readonly due?: boolean },
 ): Promise<InfoBody | undefined> {
+  if (compaction.due !== true) return atEnd;
   const before = compaction.compactions ?? 0;
   const deadline = performance.now() + ((atEnd?.config?.idle_compact_secs ?? 5) + 3) * 1000;
   while (performance.now() < deadline) {

@@ -15,6 +15,8 @@ export interface IdleCompactionStatus {
   /** False when the process cannot run the collection (started without `--expose-gc`) or it is configured off. */
   readonly enabled: boolean;
   readonly compactions: number;
+  /** True when RSS grew enough since the last compaction that one will run once the service is quiet. */
+  readonly due: boolean;
   /** RSS given back by all compactions, bytes (never negative per compaction). */
   readonly freedBytes: number;
   readonly last: Compaction | undefined;
@@ -115,7 +117,13 @@ export class IdleCompactor {
   }
 
   status(): IdleCompactionStatus {
-    return { enabled: true, compactions: this.#compactions, freedBytes: this.#freedBytes, last: this.#last };
+    return {
+      enabled: true,
+      compactions: this.#compactions,
+      due: this.#o.rss() - this.#reference >= this.#o.minGrowthBytes,
+      freedBytes: this.#freedBytes,
+      last: this.#last,
+    };
   }
 }
 
@@ -123,6 +131,7 @@ export class IdleCompactor {
 export const COMPACTION_OFF: IdleCompactionStatus = Object.freeze({
   enabled: false,
   compactions: 0,
+  due: false,
   freedBytes: 0,
   last: undefined,
 });

@@ -28,6 +28,7 @@ function fixture(idleMs = 5_000, minGrowthBytes = 16 * MB) {
 describe('idle compaction', () => {
   test('compacts once the service has been quiet for the period, then not again while nothing grows', () => {
     const { clock, world, compactor } = fixture();
+    assert.equal(compactor.status().due, true, 'start-up counts: measured from 0');
     assert.equal(compactor.check(), undefined);
     clock.advance(4_999);
     assert.equal(compactor.check(), undefined, 'not quiet long enough yet');
@@ -43,6 +44,7 @@ describe('idle compaction', () => {
     const s = compactor.status();
     assert.equal(s.compactions, 1);
     assert.equal(s.freedBytes, 30 * MB);
+    assert.equal(s.due, false);
     assert.deepEqual(s.last, c);
   });
 
@@ -70,11 +72,13 @@ describe('idle compaction', () => {
     assert.notEqual(compactor.check(), undefined); // 120 → 90 MB
     world.activity++; // a burst…
     world.rss = 90 * MB + 16 * MB - 1;
+    assert.equal(compactor.status().due, false);
     compactor.check();
     clock.advance(5_000);
     assert.equal(compactor.check(), undefined, 'grew 1 byte short of the threshold');
     world.activity++;
     world.rss = 90 * MB + 16 * MB;
+    assert.equal(compactor.status().due, true);
     compactor.check();
     clock.advance(5_000);
     assert.notEqual(compactor.check(), undefined, 'grew by the threshold');
@@ -127,6 +131,7 @@ describe('idle compaction', () => {
     assert.deepEqual(offInfo.memory.idle_compaction, {
       enabled: false,
       compactions: 0,
+      due: false,
       freed_bytes: 0,
       last: null,
     });

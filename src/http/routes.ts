@@ -297,6 +297,7 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
           idle_compaction: {
             enabled: compaction.enabled,
             compactions: compaction.compactions,
+            due: compaction.due,
             freed_bytes: compaction.freedBytes,
             last:
               compaction.last === undefined

@@ -368,6 +368,9 @@ export const Info = Type.Object({
       {
         enabled: Type.Boolean(),
         compactions: Type.Integer(),
+        due: Type.Boolean({
+          description: 'RSS grew enough since the last one that one will run once the service is quiet.',
+        }),
         freed_bytes: Type.Integer(),
         last: Type.Union([
           Type.Object({

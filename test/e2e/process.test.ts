@@ -224,6 +224,7 @@ test('without --expose-gc idle compaction is off, and says so in /info', async (
   assert.deepEqual((info.body.memory as Json).idle_compaction, {
     enabled: false,
     compactions: 0,
+    due: false,
     freed_bytes: 0,
     last: null,
   });

@@ -55,12 +55,16 @@ export interface Summary {
   readonly values: number[];
 }
 
+/** 2^k for k = 0…63: read, not computed with `Math.pow`. */
+const POW2 = Float64Array.from({ length: 64 }, (_, k) => 2 ** k);
+
 /**
  * The mean and several percentiles of `h` in one pass over its counts, with the library's own
  * rules (`mean` from each bucket's median equivalent value; a percentile is the highest
  * equivalent value of the first bucket whose cumulative count reaches it). The library reads
- * each percentile with its own scan and the mean through an allocating iterator: five scans
- * where one does. `percentiles` must be ascending.
+ * each percentile with its own scan and the mean through an allocating iterator, and finds each
+ * index's value and range with `Math.log2` and `Math.pow`: here one scan, and shifts and a table
+ * (an index's bucket is in its bits). `percentiles` must be ascending.
  */
 export function summarize(h: Histogram, percentiles: readonly number[]): Summary {
   const total = h.totalCount;
@@ -71,6 +75,9 @@ export function summarize(h: Histogram, percentiles: readonly number[]): Summary
     // As the library: round up, without letting a one-ulp error skip a count.
     return Math.max(Math.ceil(fp - 2 ** (Math.floor(Math.log2(fp)) - 52)), 1);
   });
+  const half = h.subBucketHalfCount;
+  const halfMagnitude = h.subBucketHalfCountMagnitude;
+  const unit = h.unitMagnitude;
   let next = 0;
   let cumulative = 0;
   let sum = 0;
@@ -79,14 +86,63 @@ export function summarize(h: Histogram, percentiles: readonly number[]): Summary
     const c = h.getCountAtIndex(i);
     if (c === 0) continue;
     cumulative += c;
-    const value = h.valueFromIndex(i);
-    sum += h.medianEquivalentValue(value) * c;
+    // As valueFromIndex and sizeOfEquivalentValueRange: index i holds [value, value + size).
+    let bucket = (i >> halfMagnitude) - 1;
+    let sub = (i & (half - 1)) + half;
+    if (bucket < 0) {
+      sub -= half;
+      bucket = 0;
+    }
+    const size = POW2[bucket + unit] as number;
+    const value = sub * size;
+    sum += (value + Math.floor(size / 2)) * c;
     while (next < targets.length && cumulative >= (targets[next] as number)) {
       // As the library: percentile 0 is the bottom of the first bucket, any other its top.
-      values[next] =
-        percentiles[next] === 0 ? h.lowestEquivalentValue(value) : h.highestEquivalentValue(value);
+      values[next] = percentiles[next] === 0 ? value : value + size - 1;
       next++;
     }
   }
   return { mean: sum / total, values };
+}
+
+/**
+ * Adds the counts of `from` into `into`, as `into.add(from)` does, for histograms made by
+ * `newHistogram` with the same precision; any other pair goes to the library. The library scans
+ * every index of `from`; no count lies above the index of its highest value, so this stops there
+ * (Kaizen's values are milliseconds to seconds in a range of up to an hour).
+ */
+export function merge(into: Histogram, from: Histogram): void {
+  const max = from.maxValue;
+  if (
+    into.unitMagnitude !== 0 ||
+    from.unitMagnitude !== 0 ||
+    into.countsArrayLength !== from.countsArrayLength ||
+    into.subBucketCount !== from.subBucketCount ||
+    !(max >= 1 && max <= MAX_US) ||
+    max !== Math.floor(max)
+  ) {
+    into.add(from);
+    return;
+  }
+  if (from.totalCount === 0) return;
+  const halfMagnitude = from.subBucketHalfCountMagnitude;
+  const bucket = Math.max(31 - Math.clz32(max) - halfMagnitude, 0);
+  const top = Math.min(
+    ((bucket + 1) << halfMagnitude) + (max >>> bucket) - from.subBucketHalfCount,
+    from.countsArrayLength - 1,
+  );
+  let observed = 0;
+  for (let i = 0; i <= top; i++) {
+    const c = from.getCountAtIndex(i);
+    if (c > 0) {
+      into.addToCountAtIndex(i, c);
+      observed += c;
+    }
+  }
+  into.setTotalCount(into.totalCount + observed);
+  // With a lowest value of 1 the library stores both as they are (no unit rounding).
+  into.maxValue = Math.max(into.maxValue, max);
+  into.minNonZeroValue = Math.min(into.minNonZeroValue, from.minNonZeroValue);
+  into.startTimeStampMsec = Math.min(into.startTimeStampMsec, from.startTimeStampMsec);
+  into.endTimeStampMsec = Math.max(into.endTimeStampMsec, from.endTimeStampMsec);
 }

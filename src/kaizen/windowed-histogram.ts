@@ -1,4 +1,4 @@
-import { type Histogram, newHistogram, record } from './histogram.ts';
+import { type Histogram, merge, newHistogram, record } from './histogram.ts';
 
 /** The finished slices of one window length, merged once per slice and reused until the next. */
 interface PastSlices {
@@ -47,10 +47,10 @@ export class WindowedHistogram {
     const span = Math.min(this.#slices.length, Math.ceil(windowMs / this.#sliceMs));
     const past = this.#pastSlices(current, span);
     this.#merged.reset();
-    if (past.totalCount > 0) this.#merged.add(past);
+    if (past.totalCount > 0) merge(this.#merged, past);
     const i = current % this.#slices.length;
     const now = this.#slices[i];
-    if (now !== undefined && this.#stamps[i] === current && now.totalCount > 0) this.#merged.add(now);
+    if (now !== undefined && this.#stamps[i] === current && now.totalCount > 0) merge(this.#merged, now);
     return this.#merged;
   }
 
@@ -68,7 +68,7 @@ export class WindowedHistogram {
         const h = this.#slices[i];
         const stamp = this.#stamps[i] as number;
         if (h !== undefined && stamp > current - span && stamp < current && h.totalCount > 0) {
-          past.histogram.add(h);
+          merge(past.histogram, h);
         }
       }
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FakeClock } from '../../src/clock.ts';
-import { MAX_US, newHistogram, record, summarize } from '../../src/kaizen/histogram.ts';
+import { MAX_US, merge, newHistogram, record, summarize } from '../../src/kaizen/histogram.ts';
 import { Kaizen } from '../../src/kaizen/metrics.ts';
 import { RollingWindow } from '../../src/kaizen/rolling-window.ts';
 import { WindowedHistogram } from '../../src/kaizen/windowed-histogram.ts';
@@ -188,6 +188,65 @@ describe('histogram summary', () => {
       }
     }
     assert.deepEqual(summarize(newHistogram(), [50, 99]), { mean: 0, values: [0, 0] });
+  });
+
+  test("one pass reads each index's value and range as the library does, at every index", () => {
+    for (const [digits, stride] of [
+      [2, 1],
+      [3, 7],
+    ] as const) {
+      // A count at every index: each percentile below lands on a different one.
+      const h = newHistogram(digits);
+      const n = h.countsArrayLength;
+      for (let i = 0; i < n; i++) h.addToCountAtIndex(i, 1);
+      h.setTotalCount(n);
+      const asked: number[] = [0];
+      for (let k = 1; k <= n; k += stride) asked.push((k * 100) / n);
+      const { mean, values } = summarize(h, asked);
+      assert.equal(mean, h.mean, `mean, ${digits} digits`);
+      for (let j = 0; j < asked.length; j++) {
+        const p = asked[j] as number;
+        if (values[j] !== h.getValueAtPercentile(p)) {
+          assert.fail(`${digits} digits, p${p}: ${values[j]} ≠ ${h.getValueAtPercentile(p)}`);
+        }
+      }
+    }
+  });
+
+  test("merge adds counts as the library's add does", () => {
+    let seed = 11;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (const digits of [2, 3] as const) {
+      for (const [a, b] of [
+        [0, 5],
+        [5, 0],
+        [1, 1],
+        [300, 2_000],
+        [20_000, 17],
+      ] as const) {
+        const fill = (count: number, scale: number) => {
+          const h = newHistogram(digits);
+          for (let i = 0; i < count; i++) record(h, 1 + Math.floor(random() ** 3 * scale));
+          return h;
+        };
+        const into = fill(a, 200_000);
+        const from = fill(b, MAX_US);
+        const expected = fill(0, 1);
+        expected.add(into);
+        expected.add(from);
+        merge(into, from);
+        const label = `${digits} digits, ${a} + ${b} values`;
+        assert.equal(into.totalCount, expected.totalCount, label);
+        assert.equal(into.maxValue, expected.maxValue, label);
+        assert.equal(into.minNonZeroValue, expected.minNonZeroValue, label);
+        for (let i = 0; i < into.countsArrayLength; i++) {
+          if (into.getCountAtIndex(i) !== expected.getCountAtIndex(i)) assert.fail(`${label}: index ${i}`);
+        }
+      }
+    }
   });
 });
 

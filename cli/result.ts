@@ -24,7 +24,7 @@ export interface Tick {
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
-  /** From the service's /status, polled each second; null when the poll failed. */
+  /** From the service's /health, polled each second; null when the poll failed. */
   readonly queueDepth: number | null;
   readonly circuit: string | null;
 }

@@ -33,7 +33,7 @@ export function summary(r: RunResult): string {
     `latency from the scheduled send (ms): p50 ${fmt(l.p50, 2)}  p95 ${fmt(l.p95, 2)}  p99 ${fmt(l.p99, 2)}  p999 ${fmt(l.p999, 2)}  max ${fmt(l.max, 2)}  mean ${fmt(l.mean, 2)}`,
     `errors ${fmt(r.errors)} (${fmt(r.errorRatePct, 2)} %)`,
     r.verdict.criteria.some((c) => c.value === 'not observed')
-      ? 'queue and circuit not observed: the service did not answer /status'
+      ? 'queue and circuit not observed: the service did not answer /health'
       : `queue drained ${r.drainMs === null ? 'never (within the wait)' : `${fmt(r.drainMs / 1000, 2)} s after the last answer`}; circuit openings ${r.circuitOpenings}, open ${fmt(r.circuitOpenSharePct, 1)} % of the run`,
     `service RSS: ${mb(r.serviceRssMb)} when the queue had drained, ${mb(r.serviceIdleRssMb)} once idle (after its idle compaction), peak ${mb(r.servicePeakRssMb)}`,
     '',

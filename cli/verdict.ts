@@ -9,7 +9,7 @@ export interface VerdictInput {
   readonly circuitOpenSharePct: number;
   /** Milliseconds the queue took to drain after the run; null when it never did. */
   readonly drainMs: number | null;
-  /** False when the service could not be watched (no /status): drain and circuit are unknown. */
+  /** False when the service could not be watched (no /health): drain and circuit are unknown. */
   readonly observed?: boolean;
 }
 
@@ -65,7 +65,7 @@ export function verdict(r: VerdictInput): Verdict {
           name: 'circuit',
           value: 'not observed',
           level: 'YELLOW',
-          reason: 'the service did not answer /status',
+          reason: 'the service did not answer /health',
         }
       : {
           name: 'circuit',
@@ -84,7 +84,7 @@ export function verdict(r: VerdictInput): Verdict {
           name: 'drain',
           value: 'not observed',
           level: 'YELLOW',
-          reason: 'the service did not answer /status',
+          reason: 'the service did not answer /health',
         }
       : r.drainMs === null
         ? { name: 'drain', value: 'never drained', level: 'RED', reason: 'the queue did not drain' }

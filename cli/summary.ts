@@ -35,7 +35,7 @@ export function summary(r: RunResult): string {
     r.verdict.criteria.some((c) => c.value === 'not observed')
       ? 'queue and circuit not observed: the service did not answer /health'
       : `queue drained ${r.drainMs === null ? 'never (within the wait)' : `${fmt(r.drainMs / 1000, 2)} s after the last answer`}; circuit openings ${r.circuitOpenings}, open ${fmt(r.circuitOpenSharePct, 1)} % of the run`,
-    `service RSS: ${mb(r.serviceRssMb)} when the queue had drained, ${mb(r.serviceIdleRssMb)} once idle (after its idle compaction), peak ${mb(r.servicePeakRssMb)}`,
+    `service RSS: ${mb(r.serviceRssMb)} when the queue had drained, ${mb(r.serviceIdleRssMb)} once idle (after its idle compaction, when one was due), peak ${mb(r.servicePeakRssMb)}`,
     '',
     `VERDICT ${r.verdict.level}`,
     ...r.verdict.criteria.map((c) => `  ${c.level.padEnd(6)} ${c.name.padEnd(7)} ${c.value}: ${c.reason}`),

@@ -7,6 +7,15 @@ import { RollingWindow } from '../../src/kaizen/rolling-window.ts';
 import { WindowedHistogram } from '../../src/kaizen/windowed-histogram.ts';
 
 /** The exact nearest-rank percentile of a sorted list. */
+/** A repeatable pseudo-random sequence in [0, 1) (a linear congruential generator). */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
 function exact(sorted: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
@@ -15,11 +24,7 @@ describe('kaizen', () => {
   test('p50/p95/p99 agree with exact percentiles within HDR precision (0.1 %)', () => {
     const k = new Kaizen(new FakeClock());
     const durations: number[] = [];
-    let seed = 42;
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const random = seededRandom(42);
     for (let i = 0; i < 20_000; i++) {
       const ms = 1 + random() ** 3 * 400; // long-tailed
       durations.push(Math.round(ms * 1000) / 1000);
@@ -168,11 +173,7 @@ describe('histogram record', () => {
 
 describe('histogram summary', () => {
   test('one pass gives the same mean and percentiles as the library', () => {
-    let seed = 7;
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const random = seededRandom(7);
     for (const digits of [2, 3] as const) {
       for (const n of [1, 2, 3, 10, 999, 20_000]) {
         const h = newHistogram(digits);
@@ -214,11 +215,7 @@ describe('histogram summary', () => {
   });
 
   test("merge adds counts as the library's add does", () => {
-    let seed = 11;
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const random = seededRandom(11);
     for (const digits of [2, 3] as const) {
       for (const [a, b] of [
         [0, 5],

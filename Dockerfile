@@ -9,15 +9,21 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: every dependency, then TypeScript → dist/ -------------------------------------------
 FROM ${NODE_IMAGE} AS build
+# A C compiler for the optional malloc-trim addon (native/malloc-trim.c), which npm ci builds.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY native ./native
+COPY scripts/build-native.mjs ./scripts/build-native.mjs
 # The devDependencies include the TypeScript compiler and a pinned Node.js 24 (the `node` package),
 # which npm scripts put first on PATH; both are needed for the build only.
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench/bare-server.ts ./bench/bare-server.ts
-RUN npm run build
+RUN npm run build && node scripts/build-native.mjs --require
 
 # --- runtime: production dependencies and the compiled service, as a non-root user -------------
 FROM ${NODE_IMAGE} AS runtime
@@ -30,6 +36,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/build ./build
 # Files stay owned by root (read-only to the service); the process runs as the image's `node` user.
 USER node
 EXPOSE 8080 9090

@@ -5,8 +5,10 @@ export interface Compaction {
   /** Resident set size before and after, bytes. */
   readonly rssBeforeBytes: number;
   readonly rssAfterBytes: number;
-  /** How long the collection held the event loop, milliseconds. */
+  /** How long the collection (and the malloc trim, when there is one) held the event loop, milliseconds. */
   readonly pauseMs: number;
+  /** Whether the malloc trim gave pages back; false too when there is no trim. */
+  readonly mallocTrimmed: boolean;
   /** When it ran, epoch milliseconds. */
   readonly at: number;
 }
@@ -14,6 +16,8 @@ export interface Compaction {
 export interface IdleCompactionStatus {
   /** False when the process cannot run the collection (started without `--expose-gc`) or it is configured off. */
   readonly enabled: boolean;
+  /** Whether each compaction also returns malloc's free pages (the native malloc-trim addon is loaded). */
+  readonly mallocTrim: boolean;
   readonly compactions: number;
   /** True when RSS grew enough since the last compaction that one will run once the service is quiet. */
   readonly due: boolean;
@@ -33,6 +37,11 @@ export interface IdleCompactorOptions {
   readonly quiet: () => boolean;
   /** The full, memory-reducing collection (it blocks the event loop while it runs). */
   readonly collect: () => void;
+  /**
+   * Runs right after `collect`: gives the pages the collection freed inside malloc's heaps back to
+   * the system (glibc's `malloc_trim`; see src/malloc-trim.ts). Returns whether it gave any.
+   */
+  readonly trimMalloc?: (() => boolean) | undefined;
   readonly rss: () => number;
   readonly clock: Clock;
   /** How often idleness is looked at, milliseconds (default 1000). */
@@ -47,7 +56,10 @@ export interface IdleCompactorOptions {
  * keep allocating. Once the service has been quiet for `idleMs` (nothing accepted, refused or
  * finished, nothing queued or running) and its RSS has grown by `minGrowthBytes` since the last
  * compaction, this runs one last-resort collection, which also shrinks the young generation and
- * returns freed pages to the system. It never runs under load, and once per quiet spell at most:
+ * returns freed pages to the system; then, where the native addon is built, glibc's `malloc_trim`
+ * returns the pages freed inside malloc's heaps too (the collection frees what the heap's objects
+ * held outside it: buffers, parsers, compiler memory; glibc returns such pages by itself only from
+ * the top of a heap, so a burst leaves tens of megabytes of them resident). It never runs under load, and once per quiet spell at most:
  * after a compaction the RSS it left is the new reference.
  *
  * It has two costs, both measured on a 2-core VM. The collection pauses the event loop for
@@ -100,6 +112,7 @@ export class IdleCompactor {
     if (before - this.#reference < o.minGrowthBytes) return undefined;
     const t0 = performance.now();
     o.collect();
+    const mallocTrimmed = o.trimMalloc?.() ?? false;
     const pauseMs = performance.now() - t0;
     const after = o.rss();
     this.#reference = after;
@@ -107,6 +120,7 @@ export class IdleCompactor {
       rssBeforeBytes: before,
       rssAfterBytes: after,
       pauseMs: Math.round(pauseMs * 10) / 10,
+      mallocTrimmed,
       at: o.clock.wallNow(),
     };
     this.#compactions++;
@@ -119,6 +133,7 @@ export class IdleCompactor {
   status(): IdleCompactionStatus {
     return {
       enabled: true,
+      mallocTrim: this.#o.trimMalloc !== undefined,
       compactions: this.#compactions,
       due: this.#o.rss() - this.#reference >= this.#o.minGrowthBytes,
       freedBytes: this.#freedBytes,
@@ -130,6 +145,7 @@ export class IdleCompactor {
 /** The status when no compactor runs. */
 export const COMPACTION_OFF: IdleCompactionStatus = Object.freeze({
   enabled: false,
+  mallocTrim: false,
   compactions: 0,
   due: false,
   freedBytes: 0,

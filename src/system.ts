@@ -35,6 +35,7 @@ import { Kaizen, type KaizenSnapshot } from './kaizen/metrics.ts';
 import { shedDepths, shedFillPct } from './kanban/admission.ts';
 import type { Delivery, KanbanQueue } from './kanban/queue.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { loadMallocTrim } from './malloc-trim.ts';
 import {
   isTerminal,
   newRecord,
@@ -125,6 +126,11 @@ export interface TpsSystemOptions {
    * exposes; without it, and with null, idle compaction is off).
    */
   readonly collectGarbage?: (() => void) | null;
+  /**
+   * What idle compaction runs after the collection to return malloc's free pages (default: the
+   * native malloc-trim addon when it is built; null: none).
+   */
+  readonly trimMalloc?: (() => boolean) | null;
   /** Reads the resident set size in bytes (tests pass a fake one). */
   readonly rss?: () => number;
 }
@@ -261,6 +267,7 @@ export class TpsSystem {
         activity: () => this.kaizen.activity(),
         quiet: () => this.queue.depth() === 0 && this.pool.inFlight() === 0,
         collect,
+        trimMalloc: (options.trimMalloc === undefined ? loadMallocTrim() : options.trimMalloc) ?? undefined,
         rss: options.rss ?? process.memoryUsage.rss,
         clock: this.#clock,
         onCompacted: (c) =>
@@ -269,6 +276,7 @@ export class TpsSystem {
               rss_before_mb: toMb(c.rssBeforeBytes),
               rss_after_mb: toMb(c.rssAfterBytes),
               pause_ms: c.pauseMs,
+              malloc_trimmed: c.mallocTrimmed,
             },
             'idle: memory taken under load given back',
           ),

@@ -85,6 +85,45 @@ describe('idle compaction', () => {
     assert.equal(world.collected, 2);
   });
 
+  test('the malloc trim runs right after the collection, inside the pause it reports', () => {
+    const clock = new FakeClock();
+    const steps: string[] = [];
+    let rss = 120 * MB;
+    const compactor = new IdleCompactor({
+      idleMs: 1_000,
+      minGrowthBytes: MB,
+      activity: () => 0,
+      quiet: () => true,
+      collect: () => {
+        steps.push('collect');
+        rss = 100 * MB;
+      },
+      trimMalloc: () => {
+        steps.push('trim');
+        rss = 80 * MB;
+        return true;
+      },
+      rss: () => {
+        steps.push('rss');
+        return rss;
+      },
+      clock,
+    });
+    assert.equal(compactor.status().mallocTrim, true);
+    steps.length = 0;
+    clock.advance(1_000);
+    const c = compactor.check();
+    assert.deepEqual(steps, ['rss', 'collect', 'trim', 'rss']);
+    assert.equal(c?.rssAfterBytes, 80 * MB, 'measured after the trim');
+    assert.equal(c?.mallocTrimmed, true);
+
+    // Without one: the status says so, and no compaction claims a trim.
+    const { clock: clock2, compactor: plain } = fixture(1_000);
+    assert.equal(plain.status().mallocTrim, false);
+    clock2.advance(1_000);
+    assert.equal(plain.check()?.mallocTrimmed, false);
+  });
+
   test('the collector is the one `--expose-gc` gives, and only then', () => {
     const collect = exposedCollector();
     assert.equal(collect === undefined, typeof globalThis.gc !== 'function');
@@ -104,6 +143,10 @@ describe('idle compaction', () => {
           collected++;
           rss = 150 * MB;
         },
+        trimMalloc: () => {
+          rss -= 10 * MB;
+          return true;
+        },
       },
     );
     const done = await on.system.submit({ type: 'report', payload: {} });
@@ -116,20 +159,23 @@ describe('idle compaction', () => {
     assert.equal(collected, 1);
     const info = (await on.app.inject({ method: 'GET', url: '/info' })).json();
     assert.equal(info.memory.idle_compaction.enabled, true);
+    assert.equal(info.memory.idle_compaction.malloc_trim, true);
     assert.equal(info.memory.idle_compaction.compactions, 1);
-    assert.equal(info.memory.idle_compaction.freed_bytes, 50 * MB);
+    assert.equal(info.memory.idle_compaction.freed_bytes, 60 * MB);
     assert.equal(info.memory.idle_compaction.last.rss_before_bytes, 200 * MB);
-    assert.equal(info.memory.idle_compaction.last.rss_after_bytes, 150 * MB);
+    assert.equal(info.memory.idle_compaction.last.rss_after_bytes, 140 * MB);
+    assert.equal(info.memory.idle_compaction.last.malloc_trimmed, true);
     const metrics = (
       await on.app.inject({ method: 'GET', url: '/metrics', headers: { accept: 'text/plain' } })
     ).body;
     assert.match(metrics, /^tps_idle_compactions_total 1$/m);
-    assert.match(metrics, new RegExp(`^tps_idle_compaction_freed_bytes_total ${50 * MB}$`, 'm'));
+    assert.match(metrics, new RegExp(`^tps_idle_compaction_freed_bytes_total ${60 * MB}$`, 'm'));
 
     const off = await startApp(t, { idleCompactSecs: 1 }, { collectGarbage: null });
     const offInfo = (await off.app.inject({ method: 'GET', url: '/info' })).json();
     assert.deepEqual(offInfo.memory.idle_compaction, {
       enabled: false,
+      malloc_trim: false,
       compactions: 0,
       due: false,
       freed_bytes: 0,

@@ -296,6 +296,7 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
           external_bytes: memory.external,
           idle_compaction: {
             enabled: compaction.enabled,
+            malloc_trim: compaction.mallocTrim,
             compactions: compaction.compactions,
             due: compaction.due,
             freed_bytes: compaction.freedBytes,
@@ -307,6 +308,7 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
                     rss_before_bytes: compaction.last.rssBeforeBytes,
                     rss_after_bytes: compaction.last.rssAfterBytes,
                     pause_ms: compaction.last.pauseMs,
+                    malloc_trimmed: compaction.last.mallocTrimmed,
                   },
           },
         },

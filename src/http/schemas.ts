@@ -367,6 +367,10 @@ export const Info = Type.Object({
     idle_compaction: Type.Object(
       {
         enabled: Type.Boolean(),
+        malloc_trim: Type.Boolean({
+          description:
+            "Whether each compaction also returns malloc's free pages (the optional native addon is built).",
+        }),
         compactions: Type.Integer(),
         due: Type.Boolean({
           description: 'RSS grew enough since the last one that one will run once the service is quiet.',
@@ -378,6 +382,7 @@ export const Info = Type.Object({
             rss_before_bytes: Type.Integer(),
             rss_after_bytes: Type.Integer(),
             pause_ms: Type.Number(),
+            malloc_trimmed: Type.Boolean({ description: 'Whether the malloc trim gave pages back.' }),
           }),
           Type.Null(),
         ]),

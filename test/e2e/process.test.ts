@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadMallocTrim } from '../../src/malloc-trim.ts';
 
 import {
   eventually,
@@ -208,6 +209,9 @@ test('once idle, the service gives memory back with a full collection (node --ex
     200,
   );
   assert.equal(compaction.enabled, true);
+  // The service loads the malloc-trim addon wherever it is built (test/malloc-trim.test.ts checks
+  // that npm ci built it on glibc Linux).
+  assert.equal(compaction.malloc_trim, loadMallocTrim() !== undefined);
   const last = compaction.last as Json;
   // Start-up garbage alone is enough: the service idles 15–20 MB smaller after its first one.
   assert.ok(
@@ -223,6 +227,7 @@ test('without --expose-gc idle compaction is off, and says so in /info', async (
   const info = await getJson(service, '/info');
   assert.deepEqual((info.body.memory as Json).idle_compaction, {
     enabled: false,
+    malloc_trim: false,
     compactions: 0,
     due: false,
     freed_bytes: 0,

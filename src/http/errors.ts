@@ -11,7 +11,9 @@ import {
   UnknownSignalTypeError,
 } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { SIGNAL_FIELDS } from './schemas.ts';
+
+/** Top-level fields of POST /signal, the seed's (src/http/schemas.ts declares their schema). */
+const SIGNAL_FIELDS = ['signal_type', 'priority', 'payload', 'timeout_ms'] as const;
 
 export interface ErrorBody {
   success: false;

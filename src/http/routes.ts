@@ -2,7 +2,6 @@
 // modules, ajv-formats) is not used, since Fastify validates with its ajv; loading it cost ~10 MB.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { Type } from 'typebox';
 import { publicConfig } from '../config.ts';
 import { InvalidSignalError } from '../errors.ts';
 import type { SignalRecord } from '../signal.ts';
@@ -10,10 +9,14 @@ import type { TpsSystem } from '../system.ts';
 import { parseTraceparent } from '../tracing/trace-context.ts';
 import { refOf, SPAN_ERROR, SpanKind } from '../tracing/tracer.ts';
 import { homePage, PAGE_CSP } from './page.ts';
+// The schemas as plain objects (generated from schemas.ts, which is TypeBox): TypeBox itself is
+// not loaded at run time.
 import {
   Accepted,
   AndonSchema,
   CircuitSchema,
+  Crashed,
+  CrashQuery,
   ErrorBody,
   Health,
   HeijunkaSchema,
@@ -26,7 +29,7 @@ import {
   SignalStatus,
   StatusSchema,
   signalBodySchema,
-} from './schemas.ts';
+} from './schemas.gen.ts';
 
 export interface RouteOptions {
   readonly version: string;
@@ -373,8 +376,8 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
         ...guards,
         schema: {
           summary: 'Fault injection (TPS_FAULT_INJECTION): crash one worker loop; the supervisor restarts it',
-          querystring: Type.Object({ worker: Type.Optional(Type.String({ maxLength: 64 })) }),
-          response: { 200: Type.Object({ crashed: Type.String() }), 404: ErrorBody },
+          querystring: CrashQuery,
+          response: { 200: Crashed, 404: ErrorBody },
         },
       },
       async (request, reply) => {

@@ -1,8 +1,5 @@
 import { type Static, Type } from 'typebox';
 
-/** Top-level fields of POST /signal, the seed's. */
-export const SIGNAL_FIELDS = ['signal_type', 'priority', 'payload', 'timeout_ms'] as const;
-
 export function signalBodySchema(maxTimeoutMs: number, defaultTimeoutMs: number) {
   return Type.Object(
     {
@@ -258,6 +255,10 @@ const BoardFiguresSchema = Type.Object({
   }),
   tracing: Type.Object({ exporting: Type.Boolean(), detail: Type.String() }),
 });
+
+export const CrashQuery = Type.Object({ worker: Type.Optional(Type.String({ maxLength: 64 })) });
+
+export const Crashed = Type.Object({ crashed: Type.String() });
 
 export const LineParams = Type.Object({
   type: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' }),

@@ -5,9 +5,10 @@ import type { Priority, SignalRecord, SignalState, WorkSignal } from '../signal.
  *
  * A status store keeps up to `TPS_STATUS_MAX_ENTRIES` finished records (100,000 by default). As
  * JavaScript objects each one took ~380 bytes of heap that lived long enough to be promoted and
- * then traced by every major collection; here a finished record takes ~130 bytes of typed arrays
- * that the collector never looks into (~180 with the ring's and the table's spare room), plus its
- * message and handler data by reference (usually a shared string and a small object). A record goes back to being an object only when it is read.
+ * then traced by every major collection; here a finished record takes 78 bytes of typed arrays
+ * that the collector never looks into (~115 with its share of the hash table and its three
+ * references), plus its message and handler data by reference (usually a shared string and a
+ * small object). A record goes back to being an object only when it is read.
  *
  * Only records whose id is a lowercase RFC 9562 UUID and whose trace id is 32 lowercase hex digits
  * are packed (every id the service makes); `add` refuses the others, which then stay objects.
@@ -26,11 +27,10 @@ const STATES: readonly (SignalState | undefined)[] = [undefined, 'completed', 'd
 const F_ACCEPTED = 0;
 const F_STARTED = 1;
 const F_FINISHED = 2;
-const F_NEXT = 3;
-const F_DURATION = 4;
-const FLOATS = 5;
+const F_DURATION = 3;
+const FLOATS = 4;
 
-/** Uint32 fields per slot. */
+/** Uint16 fields per slot (a record with a count past 65,535 stays an object). */
 const U_EPOCH = 0;
 const U_ATTEMPTS = 1;
 const U_MAX_ATTEMPTS = 2;
@@ -47,6 +47,8 @@ const BYTES = 2;
 
 /** Rarely set fields, kept as one object per slot only when one of them is. */
 interface Extra {
+  /** Set on a finished record only when something scheduled it again (a finished one rarely is). */
+  readonly nextAttemptAt: number | undefined;
   readonly error: string | undefined;
   readonly idempotencyKey: string | undefined;
   readonly signal: WorkSignal | undefined;
@@ -72,7 +74,8 @@ class Names {
   }
 }
 
-const MAX_NAMES = 65_536;
+/** Index + 1 of a worker's name must fit a Uint16 field. */
+const MAX_NAMES = 65_535;
 
 // ---------------------------------------------------------------------------------------------
 // 128-bit ids as four 32-bit words
@@ -126,7 +129,7 @@ function formatHex(from: Uint32Array, at: number, uuid: boolean): string {
 }
 
 function isCount(n: number): boolean {
-  return Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+  return Number.isInteger(n) && n >= 0 && n <= 0xffff;
 }
 
 function orNaN(n: number | undefined): number {
@@ -156,7 +159,7 @@ export class RecordArchive {
   #ids = new Uint32Array(0);
   #traces = new Uint32Array(0);
   #floats = new Float64Array(0);
-  #uints = new Uint32Array(0);
+  #uints = new Uint16Array(0);
   #bytes = new Uint8Array(0);
   #messages: (string | undefined)[] = [];
   #data: unknown[] = [];
@@ -169,8 +172,22 @@ export class RecordArchive {
   #type = 0;
   #worker = 0;
 
-  constructor(initialCapacity = 1024) {
-    this.#layout(Math.max(16, initialCapacity));
+  /** Slots the ring grows to at most while the records it holds fit them (see `#grown`). */
+  readonly #maxCapacity: number;
+
+  /**
+   * `maxCapacity`: the most records the owner keeps (a status store's `maxEntries`, plus a little
+   * room): the ring doubles up to it rather than past it, so 100,000 records take 100,000-odd
+   * slots, not 131,072.
+   */
+  constructor(initialCapacity = 1024, maxCapacity = Number.POSITIVE_INFINITY) {
+    this.#maxCapacity = maxCapacity;
+    this.#layout(Math.max(16, Math.min(initialCapacity, maxCapacity)));
+  }
+
+  /** Slots laid out (records, holes and free room). */
+  get capacity(): number {
+    return this.#cap;
   }
 
   /** Records held. */
@@ -207,7 +224,7 @@ export class RecordArchive {
     const t2 = words[2] as number;
     const t3 = words[3] as number;
     if (!parseHex(record.id, true)) return false;
-    if (this.#count === this.#cap) this.#layout(this.#size * 2 >= this.#cap ? this.#cap * 2 : this.#cap);
+    if (this.#count === this.#cap) this.#layout(this.#grown());
     const slot = (this.#head + this.#count) % this.#cap;
     this.#count++;
     this.#size++;
@@ -268,6 +285,17 @@ export class RecordArchive {
 
   // ---- slots
 
+  /**
+   * The capacity to lay the ring out again in once it is full: the same when holes are half of
+   * it or more (dropping them makes room), else twice as many slots, but no more than
+   * `#maxCapacity` unless the records alone fill that.
+   */
+  #grown(): number {
+    if (this.#size * 2 < this.#cap) return this.#cap;
+    const doubled = this.#cap * 2;
+    return this.#size < this.#maxCapacity && doubled > this.#maxCapacity ? this.#maxCapacity : doubled;
+  }
+
   #slotAt(k: number): number {
     return (this.#head + k) % this.#cap;
   }
@@ -304,7 +332,6 @@ export class RecordArchive {
     this.#floats[f + F_ACCEPTED] = record.acceptedAt;
     this.#floats[f + F_STARTED] = orNaN(record.startedAt);
     this.#floats[f + F_FINISHED] = orNaN(record.finishedAt);
-    this.#floats[f + F_NEXT] = orNaN(record.nextAttemptAt);
     this.#floats[f + F_DURATION] = orNaN(record.durationMs);
     const u = slot * UINTS;
     this.#uints[u + U_EPOCH] = record.epoch;
@@ -319,9 +346,17 @@ export class RecordArchive {
     this.#messages[slot] = record.message;
     this.#data[slot] = record.data;
     this.#extras[slot] =
-      record.error === undefined && record.idempotencyKey === undefined && record.signal === undefined
+      record.error === undefined &&
+      record.idempotencyKey === undefined &&
+      record.signal === undefined &&
+      record.nextAttemptAt === undefined
         ? undefined
-        : { error: record.error, idempotencyKey: record.idempotencyKey, signal: record.signal };
+        : {
+            nextAttemptAt: record.nextAttemptAt,
+            error: record.error,
+            idempotencyKey: record.idempotencyKey,
+            signal: record.signal,
+          };
   }
 
   #read(slot: number, id: string): SignalRecord {
@@ -344,7 +379,7 @@ export class RecordArchive {
       deferrals: this.#uints[u + U_DEFERRALS] as number,
       startedAt: orUndefined(this.#floats[f + F_STARTED] as number),
       finishedAt: orUndefined(this.#floats[f + F_FINISHED] as number),
-      nextAttemptAt: orUndefined(this.#floats[f + F_NEXT] as number),
+      nextAttemptAt: extra?.nextAttemptAt,
       workerId: worker === 0 ? undefined : this.#workers.name(worker - 1),
       durationMs: orUndefined(this.#floats[f + F_DURATION] as number),
       message: this.#messages[slot],
@@ -391,7 +426,7 @@ export class RecordArchive {
     this.#ids = new Uint32Array(cap * 4);
     this.#traces = new Uint32Array(cap * 4);
     this.#floats = new Float64Array(cap * FLOATS);
-    this.#uints = new Uint32Array(cap * UINTS);
+    this.#uints = new Uint16Array(cap * UINTS);
     this.#bytes = new Uint8Array(cap * BYTES);
     this.#messages = refs(cap);
     this.#data = refs(cap);

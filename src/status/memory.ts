@@ -16,7 +16,7 @@ export interface MemoryStatusStoreOptions {
 /**
  * Status kept in this process. A record in the pipeline is an object the pipeline mutates in place,
  * so `update` costs nothing for it. Once finished it is packed into a `RecordArchive` (typed arrays,
- * ~180 bytes instead of ~380 of heap) and read back as a new object on `get`; an `update` of such a
+ * ~115 bytes instead of ~380 of heap) and read back as a new object on `get`; an `update` of such a
  * copy is written back (and unpacks it when it is no longer finished: a manual retry). Finished
  * records are forgotten oldest first, from the archive in the order they finished.
  *
@@ -30,7 +30,7 @@ export class MemoryStatusStore implements StatusStore {
   readonly shared = false;
   readonly #records = new Map<string, SignalRecord>();
   readonly #order = new Ring<SignalRecord>(1024);
-  readonly #archive = new RecordArchive();
+  readonly #archive: RecordArchive;
   /** Entries of `#order` whose record was deleted; compacted away once they are half of it. */
   #dead = 0;
   readonly #idempotency = new Map<string, string>();
@@ -41,6 +41,8 @@ export class MemoryStatusStore implements StatusStore {
   constructor(options: MemoryStatusStoreOptions, clock: Clock) {
     this.#options = options;
     this.#clock = clock;
+    // Room for the records kept, the one over the limit before it is evicted, and some holes.
+    this.#archive = new RecordArchive(1024, options.maxEntries + Math.max(64, Math.ceil(options.maxEntries / 64)));
     const every = options.sweepEveryMs ?? Math.min(60_000, Math.max(1_000, options.ttlMs / 10));
     this.#sweeper = setInterval(() => this.sweep(), every);
     this.#sweeper.unref();

@@ -27,6 +27,51 @@ function finished(state: SignalState = 'completed', overrides: Partial<SignalRec
   return r;
 }
 
+/** Random adds, removals, evictions and reads, checked against a Map at every step. */
+function matchesMap(archive: RecordArchive): void {
+  const model = new Map<string, SignalRecord>();
+  // Deterministic pseudo-random sequence of operations.
+  let seed = 42;
+  const rand = () => {
+    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const ids: string[] = [];
+  for (let step = 0; step < 20_000; step++) {
+    const p = rand();
+    if (p < 0.6 || model.size === 0) {
+      const r = finished(rand() < 0.9 ? 'completed' : 'dead_lettered', {
+        idempotencyKey: rand() < 0.1 ? `k${step}` : undefined,
+      });
+      assert.equal(archive.add(r), true);
+      model.set(r.id, r);
+      ids.push(r.id);
+    } else if (p < 0.75) {
+      const id = ids[Math.floor(rand() * ids.length)] as string;
+      const slot = archive.find(id);
+      assert.equal(slot >= 0, model.has(id));
+      if (slot >= 0) {
+        assert.equal(archive.remove(slot), model.get(id)?.idempotencyKey);
+        model.delete(id);
+      }
+    } else if (p < 0.9) {
+      const oldest = model.keys().next().value as string;
+      const key = model.get(oldest)?.idempotencyKey;
+      const evicted = archive.evictOldest();
+      assert.deepEqual(evicted, key === undefined ? undefined : { id: oldest, idempotencyKey: key });
+      model.delete(oldest);
+      assert.equal(archive.has(oldest), false);
+    } else {
+      const id = ids[Math.floor(rand() * ids.length)] as string;
+      assert.deepEqual(archive.get(id), model.get(id));
+    }
+    assert.equal(archive.size, model.size);
+  }
+  for (const [id, r] of model) assert.deepEqual(archive.get(id), r);
+  const first = model.values().next().value as SignalRecord;
+  assert.equal(archive.oldestFinishedAt(), first.finishedAt);
+}
+
 describe('record archive', () => {
   test('a packed record reads back equal, as a new object', () => {
     const archive = new RecordArchive(16);
@@ -56,50 +101,54 @@ describe('record archive', () => {
     assert.equal(archive.get('done-1'), undefined);
   });
 
-  test('matches a Map through adds, removals, evictions and growth', () => {
+  test('refuses counts past 65,535 (those stay objects); up to it they read back', () => {
     const archive = new RecordArchive(16);
-    const model = new Map<string, SignalRecord>();
-    // Deterministic pseudo-random sequence of operations.
-    let seed = 42;
-    const rand = () => {
-      seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
-    const ids: string[] = [];
-    for (let step = 0; step < 20_000; step++) {
-      const p = rand();
-      if (p < 0.6 || model.size === 0) {
-        const r = finished(rand() < 0.9 ? 'completed' : 'dead_lettered', {
-          idempotencyKey: rand() < 0.1 ? `k${step}` : undefined,
-        });
-        assert.equal(archive.add(r), true);
-        model.set(r.id, r);
-        ids.push(r.id);
-      } else if (p < 0.75) {
-        const id = ids[Math.floor(rand() * ids.length)] as string;
-        const slot = archive.find(id);
-        assert.equal(slot >= 0, model.has(id));
-        if (slot >= 0) {
-          assert.equal(archive.remove(slot), model.get(id)?.idempotencyKey);
-          model.delete(id);
-        }
-      } else if (p < 0.9) {
-        const oldest = model.keys().next().value as string;
-        const key = model.get(oldest)?.idempotencyKey;
-        const evicted = archive.evictOldest();
-        assert.deepEqual(evicted, key === undefined ? undefined : { id: oldest, idempotencyKey: key });
-        model.delete(oldest);
-        assert.equal(archive.has(oldest), false);
-      } else {
-        const id = ids[Math.floor(rand() * ids.length)] as string;
-        assert.deepEqual(archive.get(id), model.get(id));
-      }
-      assert.equal(archive.size, model.size);
+    for (const field of ['epoch', 'attempts', 'maxAttempts', 'deferrals'] as const) {
+      assert.equal(archive.add(finished('completed', { [field]: 65_536 })), false, field);
+      const r = finished('completed', { [field]: 65_535 });
+      assert.equal(archive.add(r), true, field);
+      assert.deepEqual(archive.get(r.id), r);
     }
-    for (const [id, r] of model) assert.deepEqual(archive.get(id), r);
-    const first = model.values().next().value as SignalRecord;
-    assert.equal(archive.oldestFinishedAt(), first.finishedAt);
   });
+
+  test('a finished record scheduled again keeps its next attempt time', () => {
+    const archive = new RecordArchive(16);
+    const r = finished('dead_lettered', { nextAttemptAt: 1_700_000_000_123.5 });
+    assert.equal(archive.add(r), true);
+    assert.deepEqual(archive.get(r.id), r);
+  });
+
+  test('grows up to its maximum capacity, not past it, while the records fit', () => {
+    const archive = new RecordArchive(16, 1_000);
+    const held: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const r = finished();
+      assert.equal(archive.add(r), true);
+      held.push(r.id);
+      // The owner keeps at most 990, like a status store over its maxEntries.
+      if (archive.size > 990) {
+        archive.evictOldest();
+        held.shift();
+      }
+      // A hole now and then, from the middle.
+      if (i % 7 === 0 && held.length > 10) {
+        const [gone] = held.splice(5, 1);
+        archive.remove(archive.find(gone as string));
+      }
+    }
+    assert.equal(archive.capacity, 1_000);
+    assert.equal(archive.size, held.length);
+    for (const id of held) assert.ok(archive.has(id));
+    // Records alone filling it: it grows past, rather than refuse one.
+    for (let i = archive.size; i <= 1_000; i++) assert.equal(archive.add(finished()), true);
+    assert.equal(archive.capacity, 2_000);
+  });
+
+  for (const maxCapacity of [Number.POSITIVE_INFINITY, 300]) {
+    test(`matches a Map through adds, removals, evictions and growth (maximum capacity ${maxCapacity})`, () => {
+      matchesMap(new RecordArchive(16, maxCapacity));
+    });
+  }
 
   test('replace keeps the record in its place', () => {
     const archive = new RecordArchive(16);

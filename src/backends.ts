@@ -1,16 +1,31 @@
+import { createRequire } from 'node:module';
 import type { Clock } from './clock.ts';
 import { type TpsConfig, typeNumberMap } from './config.ts';
 import type { LevelerOptions } from './heijunka/leveler.ts';
-import { FailoverQueue } from './kanban/failover.ts';
 import { MemoryQueue } from './kanban/memory.ts';
-import { NatsQueue } from './kanban/nats.ts';
-import { NatsBroker } from './kanban/nats-connection.ts';
 import type { KanbanQueue } from './kanban/queue.ts';
-import { RabbitQueue } from './kanban/rabbitmq.ts';
 import type { Logger } from './logger.ts';
 import { MemoryStatusStore } from './status/memory.ts';
-import { NatsKvStatusStore } from './status/nats-kv.ts';
 import type { StatusStore } from './status/store.ts';
+
+/**
+ * The broker backends' modules, loaded only when the configuration uses them: with them come the
+ * NATS and AMQP clients, ~2 MB of memory a service on the embedded queue has no use for. Loaded
+ * with `require` (Node.js loads ES modules that way since 22.12), so that creating the backends
+ * stays synchronous; the extension is this module's own (.ts run from source, .js compiled).
+ */
+const requireOwn = createRequire(import.meta.url);
+const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+function load<Module>(path: string): Module {
+  return requireOwn(`${path}${OWN_EXTENSION}`) as Module;
+}
+const brokerModules = {
+  failover: () => load<typeof import('./kanban/failover.ts')>('./kanban/failover'),
+  nats: () => load<typeof import('./kanban/nats.ts')>('./kanban/nats'),
+  natsConnection: () => load<typeof import('./kanban/nats-connection.ts')>('./kanban/nats-connection'),
+  rabbitmq: () => load<typeof import('./kanban/rabbitmq.ts')>('./kanban/rabbitmq'),
+  natsKv: () => load<typeof import('./status/nats-kv.ts')>('./status/nats-kv'),
+};
 
 /** The Kanban queue and status store the configuration names, with their broker connections. */
 export interface Backends {
@@ -58,7 +73,7 @@ export function createBackends(
     config.statusBackend === 'nats' || (config.statusBackend === 'auto' && backend === 'nats');
   const broker =
     usesNats || natsStatus
-      ? new NatsBroker(
+      ? new (brokerModules.natsConnection().NatsBroker)(
           {
             url: config.natsUrl,
             name: `${config.appName} (${config.brokerNamespace})`,
@@ -70,7 +85,7 @@ export function createBackends(
       : undefined;
 
   const rabbit = usesRabbit
-    ? new RabbitQueue(
+    ? new (brokerModules.rabbitmq().RabbitQueue)(
         {
           url: config.rabbitmqUrl,
           namespace: config.brokerNamespace,
@@ -87,7 +102,7 @@ export function createBackends(
 
   const nats =
     usesNats && broker
-      ? new NatsQueue(
+      ? new (brokerModules.nats().NatsQueue)(
           broker,
           {
             namespace: config.brokerNamespace,
@@ -108,12 +123,12 @@ export function createBackends(
   const queue: KanbanQueue =
     overrides.queue ??
     (nats && rabbit
-      ? new FailoverQueue(nats, rabbit, logger)
+      ? new (brokerModules.failover().FailoverQueue)(nats, rabbit, logger)
       : (nats ?? rabbit ?? new MemoryQueue({ capacity: config.kanbanBuffer, leveling })));
 
   const store: StatusStore =
     natsStatus && broker
-      ? new NatsKvStatusStore(
+      ? new (brokerModules.natsKv().NatsKvStatusStore)(
           broker,
           {
             namespace: config.brokerNamespace,

@@ -43,3 +43,14 @@ test('loading the service does not load TypeBox (the routes take the generated s
     [],
   );
 });
+
+test('on the embedded queue (the default) the service loads no broker client', () => {
+  assert.deepEqual(
+    service.files.filter(
+      (f) =>
+        /\/node_modules\/(@nats-io|amqplib)\//.test(f) ||
+        /\/src\/(kanban\/(nats|rabbitmq|failover)|status\/nats-kv)/.test(f),
+    ),
+    [],
+  );
+});

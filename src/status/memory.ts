@@ -42,7 +42,10 @@ export class MemoryStatusStore implements StatusStore {
     this.#options = options;
     this.#clock = clock;
     // Room for the records kept, the one over the limit before it is evicted, and some holes.
-    this.#archive = new RecordArchive(1024, options.maxEntries + Math.max(64, Math.ceil(options.maxEntries / 64)));
+    this.#archive = new RecordArchive(
+      1024,
+      options.maxEntries + Math.max(64, Math.ceil(options.maxEntries / 64)),
+    );
     const every = options.sweepEveryMs ?? Math.min(60_000, Math.max(1_000, options.ttlMs / 10));
     this.#sweeper = setInterval(() => this.sweep(), every);
     this.#sweeper.unref();

@@ -16,14 +16,13 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY native ./native
-COPY scripts/build-native.mjs ./scripts/build-native.mjs
 # The devDependencies include the TypeScript compiler and a pinned Node.js 24 (the `node` package),
 # which npm scripts put first on PATH; both are needed for the build only.
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench/bare-server.ts ./bench/bare-server.ts
-RUN npm run build && node scripts/build-native.mjs --require
+RUN npm run build && node native/build.mjs --require
 
 # --- runtime: production dependencies and the compiled service, as a non-root user -------------
 FROM ${NODE_IMAGE} AS runtime

@@ -5,7 +5,7 @@
  * glibc returns memory to the system by itself only from the top of a heap; pages freed in the
  * middle (what a burst of requests leaves behind) stay resident until malloc_trim. The service
  * calls it right after its idle compaction (src/idle-compaction.ts). Built by
- * scripts/build-native.mjs; optional: without it the compaction still runs, without this step.
+ * native/build.mjs; optional: without it the compaction still runs, without this step.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>

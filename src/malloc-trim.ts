@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** Where scripts/build-native.mjs puts the addon, from src/ (run from source) and from dist/src/. */
+/** Where native/build.mjs puts the addon, from src/ (run from source) and from dist/src/. */
 const CANDIDATES = ['../build/malloc-trim.node', '../../build/malloc-trim.node'];
 
 /**

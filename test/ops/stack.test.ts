@@ -610,6 +610,9 @@ describe('operations stack: compose, image and profiles', () => {
     assert.match(build, /RUN npm run build\b/);
     assert.match(runtime, /npm ci --omit=dev\b/);
     assert.match(runtime, /COPY --from=build \/app\/dist \.\/dist/);
+    // The malloc-trim addon (native/), built in the build stage where there is a compiler.
+    assert.match(build, /node native\/build\.mjs --require/);
+    assert.match(runtime, /COPY --from=build \/app\/build \.\/build/);
     const user = /^USER (\S+)/m.exec(runtime);
     assert.ok(user && !['root', '0'].includes(user[1] as string), 'runs as a non-root user');
     const exposed = (/^EXPOSE (.+)$/m.exec(runtime)?.[1] ?? '').split(/\s+/).map(Number);

@@ -21,7 +21,7 @@ const target = join(root, 'build', 'malloc-trim.node');
 const required = process.argv.includes('--require');
 
 function skip(reason) {
-  process.stderr.write(`build-native: malloc-trim not built: ${reason}\n`);
+  process.stderr.write(`native/build.mjs: malloc-trim not built: ${reason}\n`);
   process.exit(required ? 1 : 0);
 }
 

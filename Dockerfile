@@ -5,6 +5,7 @@
 #   docker run --rm -p 8080:8080 -p 9090:9090 tps-reference-system
 # The whole stack (brokers, Prometheus, Grafana, Jaeger, Loki): docker compose up -d
 
+# A Debian-based Node.js 24 image: the build stage installs a C compiler with apt-get.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: every dependency, then TypeScript → dist/ -------------------------------------------

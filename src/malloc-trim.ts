@@ -2,8 +2,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** Where native/build.mjs puts the addon, from src/ (run from source) and from dist/src/. */
-const CANDIDATES = ['../build/malloc-trim.node', '../../build/malloc-trim.node'];
+/**
+ * Where native/build.mjs puts the addon (build/ at the package's root), from this module: src/ run
+ * from source, or dist/src/ compiled.
+ */
+const ADDON = new URL(
+  import.meta.url.endsWith('.ts') ? '../build/malloc-trim.node' : '../../build/malloc-trim.node',
+  import.meta.url,
+);
 
 /**
  * glibc's `malloc_trim(0)` through the optional native addon (native/malloc-trim.c): gives the
@@ -12,16 +18,12 @@ const CANDIDATES = ['../build/malloc-trim.node', '../../build/malloc-trim.node']
  * does not load.
  */
 export function loadMallocTrim(): (() => boolean) | undefined {
-  const require = createRequire(import.meta.url);
-  for (const candidate of CANDIDATES) {
-    const path = fileURLToPath(new URL(candidate, import.meta.url));
-    if (!existsSync(path)) continue;
-    try {
-      const addon = require(path) as { readonly trim?: unknown };
-      return typeof addon.trim === 'function' ? (addon.trim as () => boolean) : undefined;
-    } catch {
-      return undefined;
-    }
+  const path = fileURLToPath(ADDON);
+  if (!existsSync(path)) return undefined;
+  try {
+    const addon = createRequire(import.meta.url)(path) as { readonly trim?: unknown };
+    return typeof addon.trim === 'function' ? (addon.trim as () => boolean) : undefined;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }

@@ -23,12 +23,73 @@ export const FUNCTIONS: Readonly<Record<string, readonly string[]>> = {
 /** Numbers no schema holds, passed for a function's parameters and replaced by their names. */
 const SENTINEL_BASE = 987_650_000;
 
+/** How many times each object is reached from the exported schemas (TypeBox shares subschemas). */
+function references(roots: readonly unknown[]): Map<object, number> {
+  const counts = new Map<object, number>();
+  const walk = (value: unknown): void => {
+    if (value === null || typeof value !== 'object') return;
+    const n = (counts.get(value) ?? 0) + 1;
+    counts.set(value, n);
+    if (n === 1) for (const child of Object.values(value)) walk(child);
+  };
+  for (const root of roots) walk(root);
+  return counts;
+}
+
+/**
+ * Writes values as JSON (what `JSON.stringify` keeps), except that a subschema the exports share
+ * is written once, as a constant (`shared1`, …, declared before its first use), and referred to by
+ * name after that: the generated module keeps TypeBox's sharing instead of repeating each copy.
+ */
+class Emitter {
+  readonly #counts: Map<object, number>;
+  readonly #names = new Map<object, string>();
+  #shared = 0;
+  /** Constants declared while writing the current export, to be put before it. */
+  pending: string[] = [];
+
+  constructor(counts: Map<object, number>) {
+    this.#counts = counts;
+  }
+
+  /** The export `name`'s value, written out; later uses of the same object refer to `name`. */
+  declare(name: string, value: unknown): string {
+    if (value !== null && typeof value === 'object' && !this.#names.has(value)) {
+      this.#names.set(value, name);
+      return this.#text(value);
+    }
+    return this.emit(value);
+  }
+
+  emit(value: unknown): string {
+    if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+    const known = this.#names.get(value);
+    if (known !== undefined) return known;
+    const text = this.#text(value);
+    if ((this.#counts.get(value) ?? 0) < 2) return text;
+    const name = `shared${++this.#shared}`;
+    this.#names.set(value, name);
+    this.pending.push(`const ${name} = ${text};`);
+    return name;
+  }
+
+  #text(value: object): string {
+    return Array.isArray(value)
+      ? `[${value.map((v) => this.emit(v)).join(',')}]`
+      : `{${Object.entries(value)
+          .filter(([, v]) => v !== undefined && typeof v !== 'function')
+          .map(([k, v]) => `${JSON.stringify(k)}:${this.emit(v)}`)
+          .join(',')}}`;
+  }
+}
+
 function generated(): string {
   const parts: string[] = [
     '// Generated from src/http/schemas.ts by `npm run schemas` (scripts/schemas.ts): do not edit.\n' +
       '// The same JSON Schemas as plain objects, so the service does not load TypeBox at run time.',
     `import type * as S from './schemas.ts';`,
   ];
+  const emitter = new Emitter(references(Object.values(S).filter((v) => typeof v !== 'function')));
   for (const [name, value] of Object.entries(S)) {
     if (typeof value === 'function') {
       const params = FUNCTIONS[name];
@@ -45,7 +106,10 @@ function generated(): string {
           `  return ${body} as unknown as ReturnType<typeof S.${name}>;\n}`,
       );
     } else {
-      parts.push(`export const ${name} = ${JSON.stringify(value)} as unknown as typeof S.${name};`);
+      const text = emitter.declare(name, value);
+      parts.push(...emitter.pending);
+      emitter.pending = [];
+      parts.push(`export const ${name} = ${text} as unknown as typeof S.${name};`);
     }
   }
   const source = `${parts.join('\n\n')}\n`;

@@ -72,7 +72,8 @@ const USAGE = `usage: node bench/run.ts [options]   (after npm run build; npm ru
   --warmup SECS        load before the rounds, per target (default 3)
   --memory-rate N      memory check: fixed offered rate, requests/s (default 5000)
   --memory-signals N   memory check: requests sent to each fresh server (default 100000)
-  --node-flags FLAGS   Node.js flags for both servers (default: those of the start script)
+  --node-flags=FLAGS   Node.js flags for both servers (default: those of the start script); with
+                       the = sign, as the value starts with a dash: --node-flags="--expose-gc"
   --json               print one JSON object with every figure on stdout (the report goes to stderr)
   -h, --help           this text`;
 

@@ -11,8 +11,9 @@ import type { StatusStore } from './status/store.ts';
 /**
  * The broker backends' modules, loaded only when the configuration uses them: with them come the
  * NATS and AMQP clients, ~2 MB of memory a service on the embedded queue has no use for. Loaded
- * with `require` (Node.js loads ES modules that way since 22.12, without a warning since 22.13), so that creating the backends
- * stays synchronous; the extension is this module's own (.ts run from source, .js compiled).
+ * with `require` (Node.js loads ES modules that way without a warning since 22.13), so that
+ * creating the backends stays synchronous; the extension is this module's own (.ts run from
+ * source, .js compiled).
  */
 const requireOwn = createRequire(import.meta.url);
 const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';

@@ -4,6 +4,7 @@ import type { BoardView } from './andon/view.ts';
 import { AlertWebhook } from './andon/webhook.ts';
 import { type Backends, createBackends } from './backends.ts';
 import { type Clock, systemClock } from './clock.ts';
+import { type Completion, isPending } from './completion.ts';
 import { resolveConfig, type TpsConfig } from './config.ts';
 import {
   CircuitOpenError,
@@ -564,10 +565,12 @@ export class TpsSystem {
       // can see the signal; on a broker both go out on one connection in that order. A worker that
       // finds no record rebuilds it from the signal, so a failed record write loses nothing.
       // The write's failure is caught at once (it must not go unhandled while the publish is
-      // pending) and looked at once both have settled.
-      const created = this.store.create(record).then(written, failedWith);
+      // pending) and looked at once both have settled. Either may be done at once (in memory).
+      const creating = this.store.create(record);
+      const created = creating === undefined ? WRITTEN : creating.then(written, failedWith);
       try {
-        await this.queue.publish(signal);
+        const publishing = this.queue.publish(signal);
+        if (publishing !== undefined) await publishing;
       } catch (error) {
         publish.setStatus({ code: SPAN_ERROR, message: String((error as Error).message) });
         publish.end();
@@ -578,7 +581,7 @@ export class TpsSystem {
         throw error;
       }
       publish.end();
-      const writeError = await created;
+      const writeError = created === WRITTEN ? WRITTEN : await created;
       if (writeError !== WRITTEN) {
         this.logger.warn(
           { err: writeError, signal_id: id, trace_id: signal.traceId, span_id: pc.spanId },
@@ -884,7 +887,12 @@ export class TpsSystem {
     await this.#webhook?.close();
     await this.supervisor.stop();
     for (const [id, waiters] of this.#waiters) {
-      const record = await this.store.get(id).catch(() => undefined);
+      let record: SignalRecord | undefined;
+      try {
+        record = await this.store.get(id);
+      } catch {
+        record = undefined;
+      }
       if (record !== undefined) for (const w of waiters) w(record);
     }
     this.#waiters.clear();
@@ -961,10 +969,13 @@ export class TpsSystem {
     try {
       // A shared store costs a round trip per read. A first delivery of a never-retried signal
       // cannot be stale or finished (publishes are de-duplicated), so it needs no read.
-      let record =
-        this.store.shared && delivery.attempt === 1 && signal.epoch === 0
-          ? newRecord(signal, this.config.maxAttempts)
-          : await this.store.get(signal.id);
+      let record: SignalRecord | undefined;
+      if (this.store.shared && delivery.attempt === 1 && signal.epoch === 0) {
+        record = newRecord(signal, this.config.maxAttempts);
+      } else {
+        const reading = this.store.get(signal.id);
+        record = isPending(reading) ? await reading : reading;
+      }
       if (record === undefined) {
         // Only possible if the record was lost (e.g. a store restart): rebuild it and go on.
         record = newRecord(signal, this.config.maxAttempts);
@@ -1055,8 +1066,13 @@ export class TpsSystem {
         record.data = outcome.data;
         record.error = undefined;
         record.signal = undefined;
-        await this.store.update(record);
-        await this.#traced(consume, 'kanban.ack', () => this.queue.ack(delivery));
+        // In memory both are done at once: no promise, no turn of the microtask queue.
+        const updating = this.store.update(record);
+        if (updating !== undefined) await updating;
+        const acking = this.#tracer.exporting
+          ? this.#inSpan(consume, 'kanban.ack', () => this.queue.ack(delivery))
+          : this.queue.ack(delivery);
+        if (acking !== undefined) await acking;
         outcomeLabel = 'completed';
         this.kaizen.recordFinished(signal.type, true, processingMs, finishedAt - signal.acceptedAt);
         if (this.logger.isLevelEnabled('debug')) {
@@ -1133,11 +1149,11 @@ export class TpsSystem {
   }
 
   /** Settles a delivery, in a child span of `parent` when spans are exported. */
-  #traced(parent: TraceSpan, name: string, settle: () => Promise<void>): Promise<void> {
+  #traced(parent: TraceSpan, name: string, settle: () => Completion): Completion {
     return this.#tracer.exporting ? this.#inSpan(parent, name, settle) : settle();
   }
 
-  async #inSpan(parent: TraceSpan, name: string, settle: () => Promise<void>): Promise<void> {
+  async #inSpan(parent: TraceSpan, name: string, settle: () => Completion): Promise<void> {
     const span = this.#tracer.start(name, SpanKind.INTERNAL, refOf(parent));
     try {
       await settle();

@@ -1,3 +1,4 @@
+import type { Completion } from '../completion.ts';
 import { KanbanFullError, withoutStack } from '../errors.ts';
 import type { LevelerOptions, LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { WorkSignal } from '../signal.ts';
@@ -54,21 +55,27 @@ export class MemoryQueue implements KanbanQueue {
     this.#ready.close();
   }
 
-  async publish(signal: WorkSignal): Promise<void> {
+  /** Enqueued at once (undefined), or a promise rejected with `KanbanFullError`. */
+  publish(signal: WorkSignal): Completion {
     const id = messageIdOf(signal);
-    if (this.#held.has(id)) return;
-    if (this.depth() >= this.capacity) throw withoutStack(() => new KanbanFullError(this.capacity, 1000));
+    if (this.#held.has(id)) return undefined;
+    if (this.depth() >= this.capacity) {
+      return Promise.reject(withoutStack(() => new KanbanFullError(this.capacity, 1000)));
+    }
     this.#held.add(id);
     this.#ready.offer({ signal, attempt: 1 });
+    return undefined;
   }
 
   pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]> {
     return this.#ready.pull(max, abort, rank);
   }
 
-  async ack(delivery: Delivery): Promise<void> {
+  /** Done at once: returns undefined. */
+  ack(delivery: Delivery): Completion {
     this.#held.delete(messageIdOf(delivery.signal));
     this.#ready.settled(delivery);
+    return undefined;
   }
 
   async nak(delivery: Delivery, delayMs: number): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Completion } from '../completion.ts';
 import type { LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { WorkSignal } from '../signal.ts';
 
@@ -18,8 +19,8 @@ export interface QueueHealth {
  * The Kanban port: a bounded queue that workers pull from. Every driver (embedded, and the
  * broker drivers) honours the same contract, checked by one shared test suite:
  *
- * - `publish` resolves once the signal is safely enqueued, or rejects with `KanbanFullError`
- *   when `depth()` has reached `capacity`;
+ * - `publish` returns undefined (enqueued at once) or resolves once the signal is safely enqueued,
+ *   or rejects with `KanbanFullError` when `depth()` has reached `capacity` (see `Completion`);
  * - `pull(max)` resolves with 1..max deliveries in Heijunka's order (highest priority first, types
  *   taking turns within a priority, oldest first within a type), waiting until one is available;
  *   it resolves with [] once `abort` fires or the queue closes. Among pulls waiting at once, the
@@ -34,9 +35,9 @@ export interface KanbanQueue {
   start(): Promise<void>;
   /** Stops deliveries; pending pulls resolve with []. */
   close(): Promise<void>;
-  publish(signal: WorkSignal): Promise<void>;
+  publish(signal: WorkSignal): Completion;
   pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]>;
-  ack(delivery: Delivery): Promise<void>;
+  ack(delivery: Delivery): Completion;
   nak(delivery: Delivery, delayMs: number): Promise<void>;
   deadLetter(delivery: Delivery, reason: string): Promise<void>;
   /** Removes a signal from the dead-letter queue (it is being retried); false if absent. */

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import type { Completion } from '../completion.ts';
 import { Ring } from '../kanban/ring.ts';
 import { isTerminal, type SignalRecord } from '../signal.ts';
 import { RecordArchive } from './archive.ts';
@@ -51,23 +52,23 @@ export class MemoryStatusStore implements StatusStore {
     this.#sweeper.unref();
   }
 
-  async create(record: SignalRecord): Promise<void> {
-    if (this.#archive.has(record.id)) {
-      await this.update(record);
-      return;
-    }
+  /** Done at once: returns undefined. */
+  create(record: SignalRecord): Completion {
+    if (this.#archive.has(record.id)) return this.update(record);
     if (!(isTerminal(record.state) && this.#archive.add(record))) {
       this.#records.set(record.id, record);
       this.#order.push(record);
     }
     if (this.size() > this.#options.maxEntries) this.#evictOne();
+    return undefined;
   }
 
-  async get(id: string): Promise<SignalRecord | undefined> {
+  get(id: string): SignalRecord | undefined {
     return this.#records.get(id) ?? this.#archive.get(id);
   }
 
-  async update(record: SignalRecord): Promise<void> {
+  /** Done at once: returns undefined. */
+  update(record: SignalRecord): Completion {
     const held = this.#records.get(record.id);
     if (held === record) {
       // The pipeline's own object: already up to date; packed once finished.
@@ -75,16 +76,16 @@ export class MemoryStatusStore implements StatusStore {
         this.#records.delete(record.id);
         this.#deadEntry();
       }
-      return;
+      return undefined;
     }
     const slot = this.#archive.find(record.id);
     if (slot >= 0) {
       // A copy read from the archive: written back, or unpacked when no longer finished.
-      if (isTerminal(record.state) && this.#archive.replace(slot, record)) return;
+      if (isTerminal(record.state) && this.#archive.replace(slot, record)) return undefined;
       this.#archive.remove(slot);
       this.#records.set(record.id, record);
       this.#order.push(record);
-      return;
+      return undefined;
     }
     if (held !== undefined) {
       // Another object for a record held as an object: the later write wins.
@@ -93,6 +94,7 @@ export class MemoryStatusStore implements StatusStore {
       this.#deadEntry();
     }
     // Neither: the record was forgotten (expired, evicted or deleted) and stays so.
+    return undefined;
   }
 
   note(_record: SignalRecord): void {}

@@ -1,3 +1,4 @@
+import type { Completion, Eventually } from '../completion.ts';
 import type { SignalRecord } from '../signal.ts';
 
 /**
@@ -9,10 +10,15 @@ export interface StatusStore {
   readonly shared: boolean;
   /** Prepares the store (declares buckets…); the system calls it once before use. */
   start?(): Promise<void>;
-  create(record: SignalRecord): Promise<void>;
-  get(id: string): Promise<SignalRecord | undefined>;
-  /** Persists changes made to a record obtained from `get` or `create`; durable once resolved. */
-  update(record: SignalRecord): Promise<void>;
+  /** Undefined when done at once (see `Completion`). */
+  create(record: SignalRecord): Completion;
+  /** The record now (an embedded store) or a promise of it. */
+  get(id: string): Eventually<SignalRecord | undefined>;
+  /**
+   * Persists changes made to a record obtained from `get` or `create`; durable once it returns
+   * undefined or its promise resolves.
+   */
+  update(record: SignalRecord): Completion;
   /**
    * Records a passing state without waiting for it to be stored. Only for states a later `update`
    * supersedes, whose loss is harmless ("processing").

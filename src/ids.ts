@@ -41,8 +41,7 @@ const scratch = Buffer.allocUnsafe(36);
 /**
  * A random RFC 9562 version 4 UUID, lowercase. Unlike `crypto.randomUUID()`, whose result is a
  * rope of a dozen concatenated pieces (~450 bytes once kept), this is one flat 36-byte string:
- * signal ids are kept for every remembered signal, so their size is most of a record's. Request
- * ids (`X-Request-Id`) come from here too.
+ * signal ids are kept for every remembered signal, so their size is most of a record's.
  */
 export function newUuid(): string {
   const at = take(16);

@@ -571,6 +571,18 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * Headers that act on a document a browser renders, so only the page carries them (every answer
+ * carries the API's own, see `src/app.ts`): no referrer sent from it, no window shared with other
+ * origins, not embedded by other origins.
+ */
+export const DOCUMENT_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': PAGE_CSP,
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
 export function homePage(info: PageInfo): string {
   const name = escapeHtml(info.name);
   const types = info.signalTypes.map((t) => `<code>${escapeHtml(t)}</code>`).join(', ');

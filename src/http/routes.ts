@@ -8,7 +8,7 @@ import type { SignalRecord } from '../signal.ts';
 import type { TpsSystem } from '../system.ts';
 import { parseTraceparent } from '../tracing/trace-context.ts';
 import { refOf, SPAN_ERROR, SpanKind } from '../tracing/tracer.ts';
-import { homePage, PAGE_CSP } from './page.ts';
+import { DOCUMENT_HEADERS, homePage } from './page.ts';
 // The schemas as plain objects (generated from schemas.ts, which is TypeBox): TypeBox itself is
 // not loaded at run time.
 import {
@@ -403,6 +403,6 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
   );
 
   app.get('/', { schema: { hide: true } }, async (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(page()),
+    reply.type('text/html; charset=utf-8').headers(DOCUMENT_HEADERS).send(page()),
   );
 }

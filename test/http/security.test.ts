@@ -11,7 +11,8 @@ import { FakeClock } from '../../src/clock.ts';
 import { startApp } from '../helpers.ts';
 import { exitWithin, getJson, postSignal, startService } from '../process.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A request id the service makes: 8 hex digits drawn once per process, then a counter in base 36. */
+const NEW_ID = /^[0-9a-f]{8}-[0-9a-z]+$/;
 
 const post = (body: unknown, headers: Record<string, string> = {}) => ({
   method: 'POST' as const,
@@ -21,7 +22,7 @@ const post = (body: unknown, headers: Record<string, string> = {}) => ({
 });
 
 describe('security headers and request ids', () => {
-  test('every answer carries the security headers, success or error', async (t) => {
+  test("every answer carries the API's security headers, success or error; the page adds a document's", async (t) => {
     const { app } = await startApp(t);
     const answers = [
       await app.inject({ method: 'GET', url: '/health' }),
@@ -37,9 +38,19 @@ describe('security headers and request ids', () => {
     for (const a of answers) {
       assert.equal(a.headers['x-content-type-options'], 'nosniff');
       assert.equal(a.headers['x-frame-options'], 'DENY');
-      assert.equal(a.headers['referrer-policy'], 'no-referrer');
       assert.equal(a.headers['cache-control'], 'no-store');
       assert.equal(a.headers['strict-transport-security'], undefined, 'no HSTS over plain HTTP');
+    }
+    // What acts only on a rendered document goes on the page, not on the API's JSON answers.
+    const page = answers[4];
+    assert.equal(page?.headers['referrer-policy'], 'no-referrer');
+    assert.equal(page?.headers['cross-origin-opener-policy'], 'same-origin');
+    assert.equal(page?.headers['cross-origin-resource-policy'], 'same-origin');
+    for (const a of answers.slice(0, 4)) {
+      assert.match(String(a.headers['content-type']), /^application\/json/);
+      assert.equal(a.headers['referrer-policy'], undefined, `${a.statusCode} JSON answer`);
+      assert.equal(a.headers['cross-origin-opener-policy'], undefined, `${a.statusCode} JSON answer`);
+      assert.equal(a.headers['content-security-policy'], undefined, `${a.statusCode} JSON answer`);
     }
     // Answered by Fastify before any hook runs: a malformed URL (400), an over-long id (414).
     const early = [
@@ -52,7 +63,7 @@ describe('security headers and request ids', () => {
     );
     for (const a of [...answers, ...early]) {
       assert.equal(a.headers['x-content-type-options'], 'nosniff', `${a.statusCode}`);
-      assert.match(String(a.headers['x-request-id']), UUID, `${a.statusCode} has a request id`);
+      assert.match(String(a.headers['x-request-id']), NEW_ID, `${a.statusCode} has a request id`);
     }
     const csp = String(answers[4]?.headers['content-security-policy']);
     assert.match(csp, /default-src 'none'/);
@@ -60,7 +71,7 @@ describe('security headers and request ids', () => {
     assert.match(csp, /frame-ancestors 'none'/);
   });
 
-  test("a caller's request id is echoed; a missing or odd one is replaced by a new UUID", async (t) => {
+  test("a caller's request id is echoed; a missing or odd one is replaced by a new id", async (t) => {
     const { app } = await startApp(t);
     const kept = await app.inject({
       method: 'GET',
@@ -69,13 +80,26 @@ describe('security headers and request ids', () => {
     });
     assert.equal(kept.headers['x-request-id'], 'order-42.a:b_c');
     const none = await app.inject({ method: 'GET', url: '/health' });
-    assert.match(String(none.headers['x-request-id']), UUID);
+    assert.match(String(none.headers['x-request-id']), NEW_ID);
     const other = await app.inject({ method: 'GET', url: '/health' });
     assert.notEqual(other.headers['x-request-id'], none.headers['x-request-id']);
+    const prefix = (a: { headers: Record<string, unknown> }) =>
+      String(a.headers['x-request-id']).split('-')[0];
+    assert.equal(prefix(other), prefix(none), 'one prefix per process');
+    const made = new Set([none.headers['x-request-id'], other.headers['x-request-id']]);
     for (const odd of ['has spaces', '<script>', 'x'.repeat(129)]) {
       const a = await app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': odd } });
-      assert.match(String(a.headers['x-request-id']), UUID, `replaced: ${odd.slice(0, 20)}`);
+      assert.match(String(a.headers['x-request-id']), NEW_ID, `replaced: ${odd.slice(0, 20)}`);
+      made.add(a.headers['x-request-id']);
     }
+    assert.equal(made.size, 5, 'every new id is different');
+    // A made id is itself a plain id: a caller that sends it back gets it echoed.
+    const back = await app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { 'x-request-id': String(none.headers['x-request-id']) },
+    });
+    assert.equal(back.headers['x-request-id'], none.headers['x-request-id']);
   });
 
   test('an unexpected failure is a 500 with no stack trace and no internal detail', async (t) => {

@@ -20,7 +20,7 @@ import { VERSION } from './version.ts';
  * Headers on every answer, those OWASP's REST Security Cheat Sheet asks of all API answers: no MIME
  * sniffing, no framing, not cached. The ones that act only on a rendered document go on the page
  * alone (`DOCUMENT_HEADERS`): on each JSON answer they cost ~140 bytes between them and the
- * request id's UUID, and ~6 % of the accept rate (BENCHMARKS.md (p)).
+ * request id's UUID, and ~5 % of the accept rate (BENCHMARKS.md (p)).
  */
 const SECURITY_HEADERS: readonly (readonly [string, string])[] = Object.entries({
   'x-content-type-options': 'nosniff',

@@ -1,9 +1,9 @@
 /**
  * What a port's method returns when an implementation may finish at once: `undefined` when it is
  * done already, else a promise. The embedded queue and status store finish at once, and the
- * pipeline then goes on without a promise or a turn of the microtask queue per call (measured:
- * ~2 KB less allocated and ~0.7 µs less CPU per signal; BENCHMARKS.md (p)). A failure is always a
- * rejected promise, never a throw, so `await` handles both forms alike.
+ * pipeline then goes on without a promise or a turn of the microtask queue per call (9.8 → 7.6 KB
+ * allocated per signal in process; BENCHMARKS.md (p)). A failure is always a rejected promise,
+ * never a throw, so `await` handles both forms alike.
  */
 export type Completion = Promise<void> | undefined;
 

@@ -38,7 +38,7 @@ let requestCount = 0;
 function requestId(request: IncomingMessage): string {
   const given = request.headers['x-request-id'];
   if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
-  requestCount = requestCount === Number.MAX_SAFE_INTEGER ? 1 : requestCount + 1;
+  requestCount++;
   return REQUEST_ID_PREFIX + requestCount.toString(36);
 }
 

@@ -1069,9 +1069,7 @@ export class TpsSystem {
         // In memory both are done at once: no promise, no turn of the microtask queue.
         const updating = this.store.update(record);
         if (updating !== undefined) await updating;
-        const acking = this.#tracer.exporting
-          ? this.#inSpan(consume, 'kanban.ack', () => this.queue.ack(delivery))
-          : this.queue.ack(delivery);
+        const acking = this.#traced(consume, 'kanban.ack', () => this.queue.ack(delivery));
         if (acking !== undefined) await acking;
         outcomeLabel = 'completed';
         this.kaizen.recordFinished(signal.type, true, processingMs, finishedAt - signal.acceptedAt);

@@ -1,14 +1,14 @@
 /**
  * Heijunka's leveler: picks per second with 100,000 signals waiting across 50 types and the four
- * priorities, against a plain FIFO ring of the same signals (what the queue did before it levelled),
+ * priorities, against a plain FIFO (denque) of the same signals (what the queue did before it levelled),
  * side by side in one process; rounds alternate; medians are reported.
  *
  *   node bench/leveler.ts [--waiting 100000] [--types 50] [--rounds 5] [--json]
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import Denque from 'denque';
 import { Leveler } from '../src/heijunka/leveler.ts';
-import { Ring } from '../src/kanban/ring.ts';
 import type { Priority } from '../src/signal.ts';
 
 const { values: args } = parseArgs({
@@ -56,7 +56,7 @@ function leveler(): [number, number] {
 }
 
 function fifo(): [number, number] {
-  const r = new Ring<Item>();
+  const r = new Denque<Item>();
   const t0 = performance.now();
   for (const item of items) r.push(item);
   const t1 = performance.now();
@@ -74,7 +74,7 @@ const say = (line = '') => process.stderr.write(`${line}\n`);
 say('TPS Reference System: Heijunka leveler pick rate');
 say(`machine: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, node ${process.version}`);
 say(
-  `${fmt(waiting)} signals waiting across ${typeCount} types and 4 priorities (10 types weighted 1–3), picked one at a time until empty; ${rounds} rounds, alternating with a plain FIFO ring`,
+  `${fmt(waiting)} signals waiting across ${typeCount} types and 4 priorities (10 types weighted 1–3), picked one at a time until empty; ${rounds} rounds, alternating with a plain FIFO (denque)`,
 );
 // Warm up both paths so the rounds measure optimised code.
 for (let i = 0; i < 2; i++) {

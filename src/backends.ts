@@ -1,9 +1,15 @@
 import { createRequire } from 'node:module';
 import type { Clock } from './clock.ts';
 import { type TpsConfig, typeNumberMap } from './config.ts';
-import type { LevelerOptions } from './heijunka/leveler.ts';
+import {
+  type Leveler,
+  type LevelerOptions,
+  type LevelerSnapshot,
+  levelerOrder,
+  mergeLeveling,
+} from './heijunka/leveler.ts';
 import { MemoryQueue } from './kanban/memory.ts';
-import type { KanbanQueue } from './kanban/queue.ts';
+import type { Delivery, KanbanQueue } from './kanban/queue.ts';
 import type { Logger } from './logger.ts';
 import { MemoryStatusStore } from './status/memory.ts';
 import type { StatusStore } from './status/store.ts';
@@ -23,7 +29,7 @@ function load<Module>(path: string): Module {
 const brokerModules = {
   failover: () => load<typeof import('./kanban/failover.ts')>('./kanban/failover'),
   nats: () => load<typeof import('./kanban/nats.ts')>('./kanban/nats'),
-  natsConnection: () => load<typeof import('./kanban/nats-connection.ts')>('./kanban/nats-connection'),
+  natsConnection: () => load<typeof import('./nats/connection.ts')>('./nats/connection'),
   rabbitmq: () => load<typeof import('./kanban/rabbitmq.ts')>('./kanban/rabbitmq'),
   natsKv: () => load<typeof import('./status/nats-kv.ts')>('./status/nats-kv'),
 };
@@ -39,6 +45,8 @@ export interface Backends {
   start(): Promise<void>;
   /** Closes in reverse order: queue, store, connections. */
   close(): Promise<void>;
+  /** What waits in this process for a worker, by priority and type; null for a custom queue. */
+  leveling(): LevelerSnapshot | null;
 }
 
 export interface BackendOverrides {
@@ -66,7 +74,8 @@ export function createBackends(
   const cardsTotal = minWorkers * config.workerCards;
   /** The cards of the largest pool Heijunka may scale to. */
   const cardsMax = Math.max(minWorkers, config.heijunkaPoolMax) * config.workerCards;
-  const leveling = levelingOptions(config);
+  const levelers: Leveler<Delivery>[] = [];
+  const order = levelerOrder(levelingOptions(config), (leveler) => levelers.push(leveler));
   const backend = overrides.queue === undefined ? config.kanbanBackend : 'custom';
   const usesNats = backend === 'nats' || backend === 'failover';
   const usesRabbit = backend === 'rabbitmq' || backend === 'failover';
@@ -94,7 +103,7 @@ export function createBackends(
           // Sized for the largest pool, so a pool that grows finds the deliveries to work on.
           prefetch: cardsMax,
           deliveryLimit: config.maxAttempts + 2,
-          leveling,
+          order,
           publishTimeoutMs: config.publishTimeoutMs,
         },
         logger,
@@ -115,7 +124,7 @@ export function createBackends(
             publishTimeoutMs: config.publishTimeoutMs,
             maxMessageBytes: config.maxBodyBytes + 4096,
             deadLetterMaxAgeMs: config.dlqMaxAgeSecs * 1000,
-            leveling,
+            order,
           },
           logger,
         )
@@ -125,7 +134,7 @@ export function createBackends(
     overrides.queue ??
     (nats && rabbit
       ? new (brokerModules.failover().FailoverQueue)(nats, rabbit, logger)
-      : (nats ?? rabbit ?? new MemoryQueue({ capacity: config.kanbanBuffer, leveling })));
+      : (nats ?? rabbit ?? new MemoryQueue({ capacity: config.kanbanBuffer, order })));
 
   const store: StatusStore =
     natsStatus && broker
@@ -150,6 +159,11 @@ export function createBackends(
   return {
     queue,
     store,
+    leveling() {
+      if (overrides.queue !== undefined) return null;
+      const [first, ...rest] = levelers.map((l) => l.snapshot());
+      return first === undefined ? null : rest.reduce(mergeLeveling, first);
+    },
     async start() {
       await store.start?.();
       await queue.start();

@@ -31,12 +31,12 @@ import {
 import { newUuid } from './ids.ts';
 import type { CircuitSnapshot, CircuitState } from './jidoka/circuit-breaker.ts';
 import { breakerOptions, Jidoka, transitionText } from './jidoka/jidoka.ts';
-import { Exposition } from './kaizen/exposition.ts';
 import { Kaizen, type KaizenSnapshot } from './kaizen/metrics.ts';
 import { shedDepths, shedFillPct } from './kanban/admission.ts';
 import type { Delivery, KanbanQueue } from './kanban/queue.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadMallocTrim } from './malloc-trim.ts';
+import { Exposition } from './observability/exposition.ts';
 import {
   isTerminal,
   newRecord,
@@ -749,7 +749,7 @@ export class TpsSystem {
 
   /** The pool, its workers and scaling, and what waits where (GET /heijunka). */
   heijunka(): HeijunkaReport {
-    return { ...this.pool.snapshot(), leveling: this.queue.leveling?.() ?? null };
+    return { ...this.pool.snapshot(), leveling: this.#backends.leveling() };
   }
 
   /** Every line's circuit in detail, and the rules they follow (GET /jidoka). */

@@ -6,10 +6,11 @@ import type { TestContext } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
+import { levelerOrder } from '../src/heijunka/leveler.ts';
 import { NatsQueue, natsNames } from '../src/kanban/nats.ts';
-import { NatsBroker } from '../src/kanban/nats-connection.ts';
 import { RabbitQueue, rabbitNames } from '../src/kanban/rabbitmq.ts';
 import { silentLogger } from '../src/logger.ts';
+import { NatsBroker } from '../src/nats/connection.ts';
 import { eventually, freePorts } from './process.ts';
 
 export const NATS_URL = process.env.TPS_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -69,6 +70,7 @@ export async function openNatsQueue(
       publishTimeoutMs: 2_000,
       maxMessageBytes: 1 << 20,
       deadLetterMaxAgeMs: 3_600_000,
+      order: levelerOrder(),
       ...overrides,
     },
     logger,
@@ -119,6 +121,7 @@ export async function openRabbitQueue(
       prefetch: 64,
       deliveryLimit: 5,
       publishTimeoutMs: 5_000,
+      order: levelerOrder(),
       ...overrides,
     },
     silentLogger(),

@@ -11,6 +11,7 @@ import {
   UnknownSignalTypeError,
 } from '../src/errors.ts';
 import type { SignalHandler } from '../src/handlers/registry.ts';
+import { levelerOrder } from '../src/heijunka/leveler.ts';
 import { MemoryQueue } from '../src/kanban/memory.ts';
 import { newRecord } from '../src/signal.ts';
 import { createTpsSystem } from '../src/system.ts';
@@ -376,7 +377,7 @@ describe('signal pipeline', () => {
   });
 
   test('a status write that fails while the publish is pending loses nothing', async (t) => {
-    const queue = new MemoryQueue({ capacity: 10 });
+    const queue = new MemoryQueue({ order: levelerOrder(), capacity: 10 });
     const publishing = deferred();
     const publish = queue.publish.bind(queue);
     queue.publish = async (signal) => {
@@ -405,7 +406,7 @@ describe('signal pipeline', () => {
   });
 
   test('a publish that fails after the record was written leaves no record behind', async (t) => {
-    const queue = new MemoryQueue({ capacity: 10 });
+    const queue = new MemoryQueue({ order: levelerOrder(), capacity: 10 });
     queue.publish = async () => {
       throw new Error('broker unavailable');
     };

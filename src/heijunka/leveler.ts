@@ -1,4 +1,5 @@
-import { Ring } from '../kanban/ring.ts';
+import Denque from 'denque';
+import type { Delivery, NewWaitingOrder } from '../kanban/queue.ts';
 import type { Priority } from '../signal.ts';
 
 /** What the leveler needs of a waiting item. */
@@ -26,7 +27,7 @@ export const AGING_EVERY = 8;
 /** The signals of one type within one priority, and its place in the round. */
 class TypeQueue<T> {
   readonly type: string;
-  readonly items = new Ring<T>();
+  readonly items = new Denque<T>();
   readonly weight: number;
   /** Picks left in this type's turn (deficit round robin with a cost of 1 a signal). */
   deficit = 0;
@@ -44,7 +45,7 @@ class Lane<T> {
   readonly priority: number;
   readonly types = new Map<string, TypeQueue<T>>();
   /** Types with items and room under their cap, in round order; the head has the turn. */
-  readonly round = new Ring<TypeQueue<T>>();
+  readonly round = new Denque<TypeQueue<T>>();
   size = 0;
   /** When this lane last became non-empty: it has had signals waiting since. */
   since = 0;
@@ -107,7 +108,7 @@ export class Leveler<T extends Levelled> {
   get ready(): boolean {
     if (this.#size === 0) return false;
     if (!this.#capped) return true;
-    for (const lane of this.#lanes) if (lane.round.size > 0) return true;
+    for (const lane of this.#lanes) if (lane.round.length > 0) return true;
     return false;
   }
 
@@ -131,7 +132,7 @@ export class Leveler<T extends Levelled> {
     if (this.#size === 0) return undefined;
     let lane: Lane<T> | undefined;
     for (const l of this.#lanes) {
-      if (l.round.size > 0) {
+      if (l.round.length > 0) {
         lane = l;
         break;
       }
@@ -162,7 +163,7 @@ export class Leveler<T extends Levelled> {
         q.deficit = 0;
       }
       lane.types.clear();
-      while (lane.round.shift() !== undefined) {}
+      lane.round.clear();
       lane.size = 0;
     }
     this.#size = 0;
@@ -181,7 +182,7 @@ export class Leveler<T extends Levelled> {
     let woke = false;
     for (const lane of this.#lanes) {
       const q = lane.types.get(type);
-      if (q !== undefined && !q.active && q.items.size > 0 && this.#hasRoom(type)) {
+      if (q !== undefined && !q.active && q.items.length > 0 && this.#hasRoom(type)) {
         this.#activate(lane, q);
         woke = true;
       }
@@ -198,7 +199,7 @@ export class Leveler<T extends Levelled> {
         priority: lane.priority,
         waiting: lane.size,
         waited_ms: lane.size === 0 ? 0 : Math.round(now - lane.since),
-        types: Object.fromEntries([...lane.types].map(([type, q]) => [type, q.items.size])),
+        types: Object.fromEntries([...lane.types].map(([type, q]) => [type, q.items.length])),
       })),
       weights: { ...this.#weights },
       caps: { ...this.#caps },
@@ -212,7 +213,7 @@ export class Leveler<T extends Levelled> {
     let aged: Lane<T> | undefined;
     for (let p = top.priority; p < 4; p++) {
       const lane = this.#lanes[p] as Lane<T>;
-      if (lane.round.size > 0 && lane.since <= cutoff && (aged === undefined || lane.since < aged.since)) {
+      if (lane.round.length > 0 && lane.since <= cutoff && (aged === undefined || lane.since < aged.since)) {
         aged = lane;
       }
     }
@@ -221,14 +222,14 @@ export class Leveler<T extends Levelled> {
 
   #serve(lane: Lane<T>): T {
     // The head of the round has the turn; a turn is `weight` picks (deficit round robin).
-    const q = lane.round.peek() as TypeQueue<T>;
+    const q = lane.round.peekFront() as TypeQueue<T>;
     if (q.deficit <= 0) q.deficit += q.weight;
     const item = q.items.shift() as T;
     q.deficit--;
     lane.size--;
     this.#size--;
     if (this.#capped) this.#inFlight.set(q.type, (this.#inFlight.get(q.type) ?? 0) + 1);
-    if (q.items.size === 0) {
+    if (q.items.length === 0) {
       lane.round.shift();
       q.active = false;
       q.deficit = 0;
@@ -276,5 +277,17 @@ export function mergeLeveling(a: LevelerSnapshot, b: LevelerSnapshot): LevelerSn
       };
     }),
     in_flight: sum(a.in_flight, b.in_flight),
+  };
+}
+
+/** The waiting order the Kanban drivers take: each call makes a leveler with `options`. */
+export function levelerOrder(
+  options: LevelerOptions = {},
+  made?: (leveler: Leveler<Delivery>) => void,
+): NewWaitingOrder {
+  return <D extends Delivery>() => {
+    const leveler = new Leveler<D>(options);
+    made?.(leveler as unknown as Leveler<Delivery>);
+    return leveler;
   };
 }

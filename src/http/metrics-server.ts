@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import type { Exposition } from '../kaizen/exposition.ts';
 import type { Logger } from '../logger.ts';
+import type { Exposition } from '../observability/exposition.ts';
 
 // Not `import … from 'node:http'`: an ES module import of it reads every export, and three of
 // them (WebSocket, CloseEvent, MessageEvent) load Node.js's bundled fetch client, undici, which

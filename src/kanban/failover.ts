@@ -1,9 +1,7 @@
 import { KanbanFullError, QueueUnavailableError } from '../errors.ts';
-import { type LevelerSnapshot, mergeLeveling } from '../heijunka/leveler.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkSignal } from '../signal.ts';
 import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
-import { Ring } from './ring.ts';
 
 const NO_DELIVERIES: Delivery[] = [];
 
@@ -22,7 +20,7 @@ export class FailoverQueue implements KanbanQueue {
   /** Which queue each delivery in hand came from, to settle it there. */
   readonly #origin = new Map<Delivery, KanbanQueue>();
   /** Deliveries a losing pull still brought in; served first by the next pull. */
-  readonly #overflow = new Ring<Delivery>();
+  #overflow: Delivery[] = [];
   #active: 'primary' | 'secondary' = 'primary';
   #closed = false;
 
@@ -75,11 +73,7 @@ export class FailoverQueue implements KanbanQueue {
 
   async pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]> {
     if (this.#closed || abort.aborted) return NO_DELIVERIES;
-    if (this.#overflow.size > 0) {
-      const out: Delivery[] = [];
-      while (out.length < max && this.#overflow.size > 0) out.push(this.#overflow.shift() as Delivery);
-      return out;
-    }
+    if (this.#overflow.length > 0) return this.#overflow.splice(0, max);
     // Wait on both; the first with work wins and the other's pull is called off.
     const stopA = new AbortController();
     const stopB = new AbortController();
@@ -102,15 +96,9 @@ export class FailoverQueue implements KanbanQueue {
     const loser = await (first.primary ? fromSecondary : fromPrimary);
     abort.removeEventListener('abort', onAbort);
     const combined = first.d.concat(loser);
-    for (let i = max; i < combined.length; i++) this.#overflow.push(combined[i] as Delivery);
-    return combined.length > max ? combined.slice(0, max) : combined;
-  }
-
-  /** Both brokers' local waiting deliveries together. */
-  leveling(): LevelerSnapshot | undefined {
-    const a = this.#primary.leveling?.();
-    const b = this.#secondary.leveling?.();
-    return a === undefined || b === undefined ? (a ?? b) : mergeLeveling(a, b);
+    if (combined.length <= max) return combined;
+    this.#overflow.push(...combined.slice(max));
+    return combined.slice(0, max);
   }
 
   async ack(delivery: Delivery): Promise<void> {
@@ -137,7 +125,7 @@ export class FailoverQueue implements KanbanQueue {
   }
 
   depth(): number {
-    return this.#primary.depth() + this.#secondary.depth() + this.#overflow.size;
+    return this.#primary.depth() + this.#secondary.depth() + this.#overflow.length;
   }
 
   dlqDepth(): number {

@@ -1,5 +1,13 @@
-import { Leveler, type LevelerOptions, type LevelerSnapshot } from '../heijunka/leveler.ts';
-import type { Delivery } from './queue.ts';
+import type { Delivery, WaitingOrder } from './queue.ts';
+
+export interface HandOffOptions<D extends Delivery> {
+  /** Which waiting delivery goes next (Heijunka's leveler). */
+  readonly order: WaitingOrder<D>;
+  /** Called each time a pull starts waiting (a broker driver fetches then). */
+  readonly onWait?: () => void;
+  /** Serve waiting pulls once per event-loop turn rather than at each offer (see `offer`). */
+  readonly perTurn?: boolean;
+}
 
 interface Waiter {
   readonly max: number;
@@ -21,7 +29,7 @@ const NO_DELIVERIES: Delivery[] = [];
  * delivery as soon as one can go; with `perTurn`, once the event loop's turn has run (see `offer`).
  */
 export class HandOff<D extends Delivery> {
-  readonly #leveler: Leveler<D>;
+  readonly #leveler: WaitingOrder<D>;
   /** Pulls waiting for work, in arrival order (a few: one per worker at most). */
   #waiters: Waiter[] = [];
   readonly #onWait: (() => void) | undefined;
@@ -36,16 +44,10 @@ export class HandOff<D extends Delivery> {
 
   readonly #perTurn: boolean;
 
-  /**
-   * @param onWait called each time a pull starts waiting (a broker driver fetches then).
-   * @param leveling the leveler's weights, caps and aging.
-   * @param perTurn serve waiting pulls once per event-loop turn rather than at each offer (see
-   *   `offer`).
-   */
-  constructor(onWait?: () => void, leveling?: LevelerOptions, perTurn = false) {
-    this.#onWait = onWait;
-    this.#leveler = new Leveler<D>(leveling);
-    this.#perTurn = perTurn;
+  constructor(options: HandOffOptions<D>) {
+    this.#onWait = options.onWait;
+    this.#leveler = options.order;
+    this.#perTurn = options.perTurn ?? false;
   }
 
   /** Deliveries waiting for a puller. */
@@ -131,11 +133,6 @@ export class HandOff<D extends Delivery> {
   /** Every waiting delivery, taken out (to hand back to a broker, or drop after a lost connection). */
   drain(): D[] {
     return this.#leveler.drain();
-  }
-
-  /** What waits, by priority and type, and the leveler's settings. */
-  leveling(): LevelerSnapshot {
-    return this.#leveler.snapshot();
   }
 
   /** Ends every waiting pull with [] and refuses new ones until `open`. */

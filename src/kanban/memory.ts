@@ -1,15 +1,15 @@
 import type { Completion } from '../completion.ts';
 import { KanbanFullError, withoutStack } from '../errors.ts';
-import type { LevelerOptions, LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { WorkSignal } from '../signal.ts';
 import { messageIdOf } from './codec.ts';
 import { HandOff } from './hand-off.ts';
-import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
+import type { Delivery, KanbanQueue, NewWaitingOrder, QueueHealth } from './queue.ts';
 
 export interface MemoryQueueOptions {
   readonly capacity: number;
   /** Heijunka's leveler: weights, caps, aging. */
-  readonly leveling?: LevelerOptions;
+  /** Which waiting delivery goes to a worker next (Heijunka's leveler). */
+  readonly order: NewWaitingOrder;
   /** Dead letters kept; past it the oldest is forgotten (its status record remains). */
   readonly deadLetterCapacity?: number;
 }
@@ -36,7 +36,7 @@ export class MemoryQueue implements KanbanQueue {
   constructor(options: MemoryQueueOptions) {
     this.capacity = options.capacity;
     // Signals come one per HTTP request: workers are served once per event-loop turn.
-    this.#ready = new HandOff<Delivery>(undefined, options.leveling, true);
+    this.#ready = new HandOff<Delivery>({ order: options.order<Delivery>(), perTurn: true });
     this.#deadLetterCapacity = options.deadLetterCapacity ?? 10_000;
   }
 
@@ -112,10 +112,6 @@ export class MemoryQueue implements KanbanQueue {
 
   dlqDepth(): number {
     return this.#deadLetters.size;
-  }
-
-  leveling(): LevelerSnapshot {
-    return this.#ready.leveling();
   }
 
   health(): QueueHealth {

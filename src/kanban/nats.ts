@@ -12,13 +12,12 @@ import {
 } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { KanbanFullError, QueueUnavailableError, withoutStack } from '../errors.ts';
-import type { LevelerOptions, LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { Logger } from '../logger.ts';
+import type { NatsBroker } from '../nats/connection.ts';
 import type { WorkSignal } from '../signal.ts';
 import { decodeSignal, encodeSignal, messageIdOf, traceparentOf, withTraceContext } from './codec.ts';
 import { HandOff } from './hand-off.ts';
-import type { NatsBroker } from './nats-connection.ts';
-import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
+import type { Delivery, KanbanQueue, NewWaitingOrder, QueueHealth } from './queue.ts';
 
 export interface NatsQueueOptions {
   /** Prefix of every stream, subject and consumer name, so deployments (and tests) never mix. */
@@ -34,7 +33,8 @@ export interface NatsQueueOptions {
   /** How long dead letters are kept. */
   readonly deadLetterMaxAgeMs: number;
   /** Heijunka's leveler for the deliveries fetched and waiting for a worker. */
-  readonly leveling?: LevelerOptions;
+  /** Which waiting delivery goes to a worker next (Heijunka's leveler). */
+  readonly order: NewWaitingOrder;
 }
 
 interface NatsDelivery extends Delivery {
@@ -109,7 +109,11 @@ export class NatsQueue implements KanbanQueue {
     this.#names = natsNames(options.namespace);
     // Served once per event-loop turn: 11,790 vs 10,300 signals/s serving each fetched message at
     // once (bench/brokers.ts --target tps-nats, 4 alternating runs).
-    this.#ready = new HandOff<NatsDelivery>(() => this.#topUp(), options.leveling, true);
+    this.#ready = new HandOff<NatsDelivery>({
+      order: options.order<NatsDelivery>(),
+      onWait: () => this.#topUp(),
+      perTurn: true,
+    });
   }
 
   async start(): Promise<void> {
@@ -181,10 +185,6 @@ export class NatsQueue implements KanbanQueue {
 
   pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]> {
     return this.#ready.pull(max, abort, rank);
-  }
-
-  leveling(): LevelerSnapshot {
-    return this.#ready.leveling();
   }
 
   async ack(delivery: Delivery): Promise<void> {

@@ -1,5 +1,4 @@
 import type { Completion } from '../completion.ts';
-import type { LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { WorkSignal } from '../signal.ts';
 
 /** One delivery of a signal to a worker. `attempt` counts from 1. */
@@ -46,6 +45,26 @@ export interface KanbanQueue {
   depth(): number;
   dlqDepth(): number;
   health(): QueueHealth;
-  /** What waits locally for a worker, by priority and type (Heijunka's leveler). */
-  leveling?(): LevelerSnapshot | undefined;
 }
+
+/**
+ * The order in which the deliveries waiting in this process go to workers. Heijunka's leveler is
+ * one; the composition root hands each driver its own (`NewWaitingOrder`), so the Kanban depends on
+ * this port, not on the principle.
+ */
+export interface WaitingOrder<D extends Delivery> {
+  /** Deliveries waiting. */
+  readonly size: number;
+  /** True when one can be taken now (one is waiting whose type is under its cap). */
+  readonly ready: boolean;
+  push(delivery: D): void;
+  /** Up to `max` deliveries, next first. */
+  take(max: number): D[];
+  /** A delivery taken earlier was settled; true when that lets a waiting one go now. */
+  settled(type: string): boolean;
+  /** Every waiting delivery, taken out in no particular order. */
+  drain(): D[];
+}
+
+/** Makes the waiting order of one driver. */
+export type NewWaitingOrder = <D extends Delivery>() => WaitingOrder<D>;

@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { KanbanFullError, QueueUnavailableError, withoutStack } from '../errors.ts';
-import type { LevelerOptions, LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { Logger } from '../logger.ts';
 import type { WorkSignal } from '../signal.ts';
 import { decodeSignal, encodeSignal, messageIdOf, traceparentOf, withTraceContext } from './codec.ts';
 import { HandOff } from './hand-off.ts';
-import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
+import type { Delivery, KanbanQueue, NewWaitingOrder, QueueHealth } from './queue.ts';
 
 export interface RabbitQueueOptions {
   readonly url: string;
@@ -20,7 +19,8 @@ export interface RabbitQueueOptions {
   readonly deliveryLimit: number;
   readonly publishTimeoutMs: number;
   /** Heijunka's leveler for the deliveries prefetched and waiting for a worker. */
-  readonly leveling?: LevelerOptions;
+  /** Which waiting delivery goes to a worker next (Heijunka's leveler). */
+  readonly order: NewWaitingOrder;
 }
 
 interface RabbitDelivery extends Delivery {
@@ -90,7 +90,7 @@ export class RabbitQueue implements KanbanQueue {
     this.#logger = logger;
     this.capacity = options.capacity;
     this.#names = rabbitNames(options.namespace);
-    this.#ready = new HandOff<RabbitDelivery>(undefined, options.leveling);
+    this.#ready = new HandOff<RabbitDelivery>({ order: options.order<RabbitDelivery>() });
   }
 
   get ready(): boolean {
@@ -146,10 +146,6 @@ export class RabbitQueue implements KanbanQueue {
 
   pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]> {
     return this.#ready.pull(max, abort, rank);
-  }
-
-  leveling(): LevelerSnapshot {
-    return this.#ready.leveling();
   }
 
   async ack(delivery: Delivery): Promise<void> {

@@ -1,6 +1,6 @@
+import Denque from 'denque';
 import type { Clock } from '../clock.ts';
 import type { Completion } from '../completion.ts';
-import { Ring } from '../kanban/ring.ts';
 import { isTerminal, type SignalRecord } from '../signal.ts';
 import { RecordArchive } from './archive.ts';
 import type { StatusStore } from './store.ts';
@@ -30,7 +30,7 @@ export interface MemoryStatusStoreOptions {
 export class MemoryStatusStore implements StatusStore {
   readonly shared = false;
   readonly #records = new Map<string, SignalRecord>();
-  readonly #order = new Ring<SignalRecord>(1024);
+  readonly #order = new Denque<SignalRecord>();
   readonly #archive: RecordArchive;
   /** Entries of `#order` whose record was deleted; compacted away once they are half of it. */
   #dead = 0;
@@ -135,8 +135,8 @@ export class MemoryStatusStore implements StatusStore {
       this.#forgetOldestPacked();
     }
     // Each record is looked at most once per sweep, so records put back cannot loop forever.
-    for (let n = this.#order.size; n > 0; n--) {
-      const record = this.#order.peek() as SignalRecord;
+    for (let n = this.#order.length; n > 0; n--) {
+      const record = this.#order.peekFront() as SignalRecord;
       // Accepted after the cutoff: so is nearly every later record; the rest wait for a later sweep.
       if (record.acceptedAt > cutoff) break;
       this.#order.shift();
@@ -158,7 +158,7 @@ export class MemoryStatusStore implements StatusStore {
   /** Counts an entry of `#order` whose record is no longer the one held; compacts when they abound. */
   #deadEntry(): void {
     this.#dead++;
-    if (this.#dead > 1024 && this.#dead * 2 > this.#order.size) this.#compact();
+    if (this.#dead > 1024 && this.#dead * 2 > this.#order.length) this.#compact();
   }
 
   #releaseKey(key: string | undefined, id: string): void {
@@ -170,7 +170,7 @@ export class MemoryStatusStore implements StatusStore {
       this.#forgetOldestPacked();
       return;
     }
-    for (let n = this.#order.size; n > 0; n--) {
+    for (let n = this.#order.length; n > 0; n--) {
       const record = this.#order.shift() as SignalRecord;
       if (this.#isDead(record)) continue;
       if (isTerminal(record.state)) {
@@ -189,7 +189,7 @@ export class MemoryStatusStore implements StatusStore {
   }
 
   #compact(): void {
-    for (let n = this.#order.size; n > 0; n--) {
+    for (let n = this.#order.length; n > 0; n--) {
       const record = this.#order.shift() as SignalRecord;
       if (this.#records.get(record.id) === record) this.#order.push(record);
     }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type KV, Kvm } from '@nats-io/kv';
-import type { NatsBroker } from '../kanban/nats-connection.ts';
 import type { Logger } from '../logger.ts';
+import type { NatsBroker } from '../nats/connection.ts';
 import { newRecord, type SignalRecord, type WorkSignal } from '../signal.ts';
 import type { StatusStore } from './store.ts';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { systemClock } from '../../src/clock.ts';
+import { levelerOrder } from '../../src/heijunka/leveler.ts';
 import { WorkerPool } from '../../src/heijunka/worker-pool.ts';
 import { MemoryQueue } from '../../src/kanban/memory.ts';
 import type { Delivery } from '../../src/kanban/queue.ts';
@@ -16,7 +17,7 @@ function signal(id: string): WorkSignal {
 class FlakyQueue extends MemoryQueue {
   failures: number;
   constructor(failures: number) {
-    super({ capacity: 1000 });
+    super({ order: levelerOrder(), capacity: 1000 });
     this.failures = failures;
   }
   override pull(max: number, abort: AbortSignal): Promise<Delivery[]> {
@@ -30,7 +31,7 @@ class FlakyQueue extends MemoryQueue {
 
 describe('worker pool', () => {
   test('workers hold no more signals than their cards', async () => {
-    const queue = new MemoryQueue({ capacity: 100 });
+    const queue = new MemoryQueue({ order: levelerOrder(), capacity: 100 });
     const supervisor = new Supervisor(systemClock);
     const release = deferred();
     let running = 0;
@@ -95,7 +96,7 @@ describe('worker pool', () => {
   });
 
   test('stopping the pull loops leaves held signals running to the end', async () => {
-    const queue = new MemoryQueue({ capacity: 10 });
+    const queue = new MemoryQueue({ order: levelerOrder(), capacity: 10 });
     const supervisor = new Supervisor(systemClock);
     const release = deferred();
     let finished = 0;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
 import { KanbanFullError } from '../../src/errors.ts';
+import { levelerOrder } from '../../src/heijunka/leveler.ts';
 import { MemoryQueue } from '../../src/kanban/memory.ts';
-import { Ring } from '../../src/kanban/ring.ts';
 import type { Priority, WorkSignal } from '../../src/signal.ts';
 import { testSignal } from '../helpers.ts';
 
@@ -13,26 +13,9 @@ function signal(priority: Priority = 3, id = `s${++n}`): WorkSignal {
 
 const never = new AbortController().signal;
 
-describe('ring buffer', () => {
-  test('keeps FIFO order across growth and wrap-around', () => {
-    const r = new Ring<number>(2);
-    const out: number[] = [];
-    for (let i = 0; i < 100; i++) {
-      r.push(i);
-      if (i % 3 === 0) out.push(r.shift() as number);
-    }
-    while (r.size > 0) out.push(r.shift() as number);
-    assert.deepEqual(
-      out,
-      Array.from({ length: 100 }, (_, i) => i),
-    );
-    assert.equal(r.shift(), undefined);
-  });
-});
-
 describe('memory queue', () => {
   test("serves waiting pulls once per turn, sharing out what the turn's publishes brought", async () => {
-    const q = new MemoryQueue({ capacity: 100 });
+    const q = new MemoryQueue({ order: levelerOrder(), capacity: 100 });
     await q.start();
     const pulls = [q.pull(32, never), q.pull(32, never), q.pull(32, never), q.pull(32, never)];
     let served = 0;
@@ -49,7 +32,7 @@ describe('memory queue', () => {
   });
 
   test('serves at once when what waits covers every waiting pull', async () => {
-    const q = new MemoryQueue({ capacity: 100 });
+    const q = new MemoryQueue({ order: levelerOrder(), capacity: 100 });
     await q.start();
     const pull = q.pull(3, never);
     let got: number | undefined;
@@ -64,7 +47,7 @@ describe('memory queue', () => {
   });
 
   test('a signal published again while it is held is not enqueued twice; a new epoch is', async () => {
-    const q = new MemoryQueue({ capacity: 10 });
+    const q = new MemoryQueue({ order: levelerOrder(), capacity: 10 });
     await q.start();
     const s = signal();
     await q.publish(s);
@@ -82,7 +65,7 @@ describe('memory queue', () => {
   });
 
   test('refuses a signal past its capacity', async () => {
-    const q = new MemoryQueue({ capacity: 2 });
+    const q = new MemoryQueue({ order: levelerOrder(), capacity: 2 });
     await q.publish(signal());
     await q.publish(signal());
     const refused = q.publish(signal());
@@ -92,7 +75,7 @@ describe('memory queue', () => {
   });
 
   test('delivers higher priority first, oldest first within a priority', async () => {
-    const q = new MemoryQueue({ capacity: 10 });
+    const q = new MemoryQueue({ order: levelerOrder(), capacity: 10 });
     await q.publish(signal(4, 'low'));
     await q.publish(signal(3, 'normal-1'));
     await q.publish(signal(1, 'critical'));
@@ -107,14 +90,14 @@ describe('memory queue', () => {
   });
 
   test('a pull takes no more than asked (the free cards)', async () => {
-    const q = new MemoryQueue({ capacity: 10 });
+    const q = new MemoryQueue({ order: levelerOrder(), capacity: 10 });
     for (let i = 0; i < 5; i++) await q.publish(signal());
     assert.equal((await q.pull(2, never)).length, 2);
     assert.equal(q.depth(), 3);
   });
 
   test('a waiting pull is handed the next signal', async () => {
-    const q = new MemoryQueue({ capacity: 10 });
+    const q = new MemoryQueue({ order: levelerOrder(), capacity: 10 });
     const pending = q.pull(5, never);
     await q.publish(signal(3, 'x'));
     const got = await pending;
@@ -125,7 +108,7 @@ describe('memory queue', () => {
   });
 
   test('an aborted pull resolves empty and is skipped afterwards', async () => {
-    const q = new MemoryQueue({ capacity: 10 });
+    const q = new MemoryQueue({ order: levelerOrder(), capacity: 10 });
     const controller = new AbortController();
     const pending = q.pull(5, controller.signal);
     controller.abort();
@@ -135,7 +118,7 @@ describe('memory queue', () => {
   });
 
   test('close resolves waiting pulls empty', async () => {
-    const q = new MemoryQueue({ capacity: 10 });
+    const q = new MemoryQueue({ order: levelerOrder(), capacity: 10 });
     const pending = q.pull(1, never);
     await q.close();
     assert.deepEqual(await pending, []);
@@ -144,7 +127,7 @@ describe('memory queue', () => {
 
   test('nak redelivers after the delay as the next attempt, even past capacity', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    const q = new MemoryQueue({ capacity: 1 });
+    const q = new MemoryQueue({ order: levelerOrder(), capacity: 1 });
     await q.publish(signal(3, 'r'));
     const [d] = await q.pull(1, never);
     assert.ok(d);
@@ -166,7 +149,7 @@ describe('memory queue', () => {
   });
 
   test('dead letters are counted, bounded and removable', async () => {
-    const q = new MemoryQueue({ capacity: 10, deadLetterCapacity: 2 });
+    const q = new MemoryQueue({ order: levelerOrder(), capacity: 10, deadLetterCapacity: 2 });
     for (const id of ['a', 'b', 'c']) {
       await q.publish(signal(3, id));
       const [d] = await q.pull(1, never);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../logger.ts';
-import { JetStreamPublisher } from './nats-publisher.ts';
+import { JetStreamPublisher } from './publisher.ts';
 
 export interface NatsConnectionOptions {
   readonly url: string;

@@ -3,9 +3,9 @@ import type { AndonBoard } from '../andon/board.ts';
 import type { HeijunkaSnapshot } from '../heijunka/worker-pool.ts';
 import type { IdleCompactionStatus } from '../idle-compaction.ts';
 import type { CircuitSnapshot } from '../jidoka/circuit-breaker.ts';
+import type { Histogram } from '../kaizen/histogram.ts';
+import type { Kaizen, LatencyKind } from '../kaizen/metrics.ts';
 import type { TracingStatus } from '../tracing/tracer.ts';
-import type { Histogram } from './histogram.ts';
-import type { Kaizen, LatencyKind } from './metrics.ts';
 
 /** What the exposition reads at each scrape; the system gathers it from the other principles. */
 export interface ExpositionReadings {

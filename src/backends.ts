@@ -51,6 +51,7 @@ export interface Backends {
 
 export interface BackendOverrides {
   readonly queue?: KanbanQueue;
+  readonly store?: StatusStore;
   /** How long start() waits for a broker to be ready; 5 s by default. */
   readonly readyTimeoutMs?: number;
 }
@@ -70,10 +71,9 @@ export function createBackends(
   clock: Clock,
   overrides: BackendOverrides = {},
 ): Backends {
-  const minWorkers = Math.max(config.numWorkers, config.heijunkaPool);
-  const cardsTotal = minWorkers * config.workerCards;
+  const cardsTotal = config.numWorkers * config.workerCards;
   /** The cards of the largest pool Heijunka may scale to. */
-  const cardsMax = Math.max(minWorkers, config.heijunkaPoolMax) * config.workerCards;
+  const cardsMax = Math.max(config.numWorkers, config.heijunkaPoolMax) * config.workerCards;
   const levelers: Leveler<Delivery>[] = [];
   const order = levelerOrder(levelingOptions(config), (leveler) => levelers.push(leveler));
   const backend = overrides.queue === undefined ? config.kanbanBackend : 'custom';
@@ -137,7 +137,8 @@ export function createBackends(
       : (nats ?? rabbit ?? new MemoryQueue({ capacity: config.kanbanBuffer, order })));
 
   const store: StatusStore =
-    natsStatus && broker
+    overrides.store ??
+    (natsStatus && broker
       ? new (brokerModules.natsKv().NatsKvStatusStore)(
           broker,
           {
@@ -154,7 +155,7 @@ export function createBackends(
       : new MemoryStatusStore(
           { maxEntries: config.statusMaxEntries, ttlMs: config.statusTtlSecs * 1000 },
           clock,
-        );
+        ));
 
   return {
     queue,

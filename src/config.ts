@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { closest } from 'fastest-levenshtein';
 import { ConfigError } from './errors.ts';
 
 export const KANBAN_BACKENDS = ['memory', 'nats', 'rabbitmq', 'failover'] as const;
@@ -202,7 +203,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'numWorkers',
     default: 4,
     accepts: 'an integer from 1 to 256',
-    doc: 'Workers pulling from the Kanban queue (the larger of this and TPS_HEIJUNKA_POOL are started).',
+    doc: 'Workers pulling from the Kanban queue at start.',
     parse: int(1, 256),
   }),
   variable({
@@ -217,8 +218,8 @@ export const VARIABLES: readonly Variable[] = [
     env: 'TPS_HEIJUNKA_POOL',
     key: 'heijunkaPool',
     default: 4,
-    accepts: 'an integer from 1 to 256',
-    doc: 'Smallest worker pool Heijunka keeps.',
+    accepts: 'an integer from 1 to 256, at most TPS_NUM_WORKERS',
+    doc: 'Smallest worker pool Heijunka shrinks to when load is low; when not set, the smaller of 4 and TPS_NUM_WORKERS.',
     parse: int(1, 256),
   }),
   variable({
@@ -226,7 +227,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'heijunkaPoolMax',
     default: 16,
     accepts: 'an integer from 1 to 256',
-    doc: 'Largest worker pool Heijunka scales to under load (never below the minimum pool; equal to it: no scaling).',
+    doc: 'Largest worker pool Heijunka grows to under load (at or below TPS_NUM_WORKERS: the pool never grows).',
     parse: int(1, 256),
   }),
   variable({
@@ -772,6 +773,12 @@ function variableFor(key: Key): Variable {
 }
 
 function checkRelations(c: TpsConfig): void {
+  if (c.heijunkaPool > c.numWorkers) {
+    throw new ConfigError(
+      'TPS_HEIJUNKA_POOL',
+      `must not exceed TPS_NUM_WORKERS (${c.numWorkers}), got ${c.heijunkaPool}: the pool starts with TPS_NUM_WORKERS workers`,
+    );
+  }
   if (c.retryBaseMs > c.retryMaxMs) {
     throw new ConfigError(
       'TPS_RETRY_BASE_MS',
@@ -837,6 +844,10 @@ export function resolveConfig(overrides: Partial<TpsConfig> = {}): TpsConfig {
     }
     merged[key] = v.parse(String(value));
   }
+  // The pool starts with TPS_NUM_WORKERS workers: its default floor never lies above that.
+  if (overrides.heijunkaPool === undefined) {
+    merged.heijunkaPool = Math.min(DEFAULT_CONFIG.heijunkaPool, merged.numWorkers as number);
+  }
   const config = Object.freeze(merged) as unknown as TpsConfig;
   checkRelations(config);
   return config;
@@ -860,6 +871,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TpsConfig {
     overrides[v.key] = value;
   }
   return resolveConfig(overrides as Partial<TpsConfig>);
+}
+
+/** `TPS_*` variables the project's tools read, not the service: the `tps` command's, the tests'. */
+function isToolVariable(name: string): boolean {
+  return (
+    name === 'TPS_URL' ||
+    name === 'TPS_TOKEN' ||
+    name.startsWith('TPS_TEST_') ||
+    name.startsWith('TPS_BENCH_')
+  );
+}
+
+/**
+ * The `TPS_*` variables in `env` that the service does not read (a typo, most likely), each with
+ * the known name closest to it. (Only `TPS_`: other prefixes such as `HTTP_` are shared with
+ * other software, `HTTP_PROXY` for one.)
+ */
+export function unknownVariables(env: NodeJS.ProcessEnv = process.env): { name: string; closest: string }[] {
+  const known = VARIABLES.map((v) => v.env);
+  const names = new Set(known);
+  return Object.keys(env)
+    .filter((name) => name.startsWith('TPS_') && !names.has(name) && !isToolVariable(name))
+    .sort()
+    .map((name) => ({ name, closest: closest(name, known) }));
 }
 
 function redactUrl(raw: string): string {

@@ -1,13 +1,16 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
-import { loadConfig, type TpsConfig } from './config.ts';
+import { loadConfig, type TpsConfig, unknownVariables } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { demoHandlers } from './handlers/demo.ts';
 import type { SignalHandler } from './handlers/registry.ts';
 import { startMetricsServer } from './http/metrics-server.ts';
+import { exposedCollector } from './idle-compaction.ts';
 import { createLogger } from './logger.ts';
-import { TpsSystem } from './system.ts';
+import { loadMallocTrim } from './malloc-trim.ts';
+import { type IdleCompactionHooks, TpsSystem } from './system.ts';
 
 export interface ServiceOptions {
   /** Handlers to register besides the demo ones (a type given here replaces a demo one). */
@@ -21,9 +24,10 @@ export interface ServiceOptions {
  * SIGINT. Resolves once it listens.
  */
 export async function runService(options: ServiceOptions = {}): Promise<void> {
+  const env = options.env ?? process.env;
   let config: TpsConfig;
   try {
-    config = loadConfig(options.env ?? process.env);
+    config = loadConfig(env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`tps: configuration error: ${error.message}\n`);
@@ -33,7 +37,10 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
   }
 
   const logger = createLogger(config);
-  const system = new TpsSystem(config, { logger });
+  for (const { name, closest } of unknownVariables(env)) {
+    logger.warn({ variable: name, closest }, `unknown variable ${name} ignored; did you mean ${closest}?`);
+  }
+  const system = new TpsSystem(config, { logger, idleCompaction: idleCompactionHooks() });
   const handlers = { ...demoHandlers(), ...options.handlers };
   for (const [type, handler] of Object.entries(handlers)) system.registerHandler(type, handler);
 
@@ -72,7 +79,10 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
   try {
     await system.start();
     app = await buildApp(system);
-    const address = await app.listen({ host: config.httpHost, port: config.httpPort });
+    await app.listen({ host: config.httpHost, port: config.httpPort });
+    const bound = app.server.address() as AddressInfo;
+    const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+    const address = `${config.sslEnabled ? 'https' : 'http'}://${host}:${bound.port}`;
     metricsServer = await startMetricsServer(system.exposition, config.httpHost, config.metricsPort, logger);
     logger.info(
       { address, metrics_port: config.metricsPort, environment: config.appEnvironment },
@@ -83,4 +93,15 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
     await system.stop(0);
     process.exit(1);
   }
+}
+
+/**
+ * The service runs idle compaction when the process can: `node --expose-gc` (as `npm start` and the
+ * image run it) exposes the collection, and the native addon, when built, the malloc trim.
+ */
+function idleCompactionHooks(): IdleCompactionHooks | undefined {
+  const collect = exposedCollector();
+  if (collect === undefined) return undefined;
+  const trimMalloc = loadMallocTrim();
+  return trimMalloc === undefined ? { collect } : { collect, trimMalloc };
 }

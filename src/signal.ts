@@ -46,7 +46,11 @@ export interface HandlerResult {
   readonly data?: unknown;
 }
 
-/** The status store's view of one signal. Times are epoch milliseconds. */
+/**
+ * The status store's view of one signal. Times are epoch milliseconds. A record is never changed:
+ * each state change makes a new one (`pipeline/transitions.ts`), so a record read from a store is
+ * a snapshot whatever the backend.
+ */
 export interface SignalRecord {
   readonly id: string;
   readonly type: string;
@@ -54,26 +58,26 @@ export interface SignalRecord {
   readonly traceId: string;
   readonly acceptedAt: number;
   readonly idempotencyKey: string | undefined;
-  state: SignalState;
-  epoch: number;
-  attempts: number;
-  maxAttempts: number;
+  readonly state: SignalState;
+  readonly epoch: number;
+  readonly attempts: number;
+  readonly maxAttempts: number;
   /**
    * Times a worker held the signal back because its line was stopped (circuit open or probing).
    * A broker counts those as deliveries; the attempt a handler sees does not.
    */
-  deferrals: number;
-  startedAt: number | undefined;
-  finishedAt: number | undefined;
-  nextAttemptAt: number | undefined;
-  workerId: string | undefined;
+  readonly deferrals: number;
+  readonly startedAt: number | undefined;
+  readonly finishedAt: number | undefined;
+  readonly nextAttemptAt: number | undefined;
+  readonly workerId: string | undefined;
   /** Processing time of the last attempt, in milliseconds. */
-  durationMs: number | undefined;
-  message: string | undefined;
-  data: unknown;
-  error: string | undefined;
+  readonly durationMs: number | undefined;
+  readonly message: string | undefined;
+  readonly data: unknown;
+  readonly error: string | undefined;
   /** Kept until the signal completes, so a failed or dead-lettered one can be retried. */
-  signal: WorkSignal | undefined;
+  readonly signal: WorkSignal | undefined;
 }
 
 export function newRecord(signal: WorkSignal, maxAttempts: number, idempotencyKey?: string): SignalRecord {
@@ -98,5 +102,55 @@ export function newRecord(signal: WorkSignal, maxAttempts: number, idempotencyKe
     data: undefined,
     error: undefined,
     signal,
+  };
+}
+
+/**
+ * A signal's status as the API and the library show it: the API's field names, RFC 3339 times.
+ * Fields that do not apply yet are undefined (absent from JSON).
+ */
+export interface SignalStatus {
+  readonly signal_id: string;
+  readonly signal_type: string;
+  readonly priority: Priority;
+  readonly status: SignalState;
+  readonly attempts: number;
+  readonly max_attempts: number;
+  readonly trace_id: string;
+  readonly accepted_at: string;
+  readonly started_at: string | undefined;
+  readonly finished_at: string | undefined;
+  readonly next_attempt_at: string | undefined;
+  readonly worker_id: string | undefined;
+  /** Processing time of the last attempt, milliseconds (to the microsecond). */
+  readonly duration_ms: number | undefined;
+  readonly message: string | undefined;
+  /** What the handler returned as `data`. */
+  readonly result: unknown;
+  readonly error: string | undefined;
+}
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+export function signalStatus(r: SignalRecord): SignalStatus {
+  return {
+    signal_id: r.id,
+    signal_type: r.type,
+    priority: r.priority,
+    status: r.state,
+    attempts: r.attempts,
+    max_attempts: r.maxAttempts,
+    trace_id: r.traceId,
+    accepted_at: new Date(r.acceptedAt).toISOString(),
+    started_at: iso(r.startedAt),
+    finished_at: iso(r.finishedAt),
+    next_attempt_at: iso(r.nextAttemptAt),
+    worker_id: r.workerId,
+    duration_ms: r.durationMs === undefined ? undefined : Math.round(r.durationMs * 1000) / 1000,
+    message: r.message,
+    result: r.data,
+    error: r.error,
   };
 }

@@ -2,12 +2,14 @@ import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
+import { type Clock, systemClock } from '../src/clock.ts';
 import { resolveConfig, type TpsConfig } from '../src/config.ts';
 import { demoHandlers } from '../src/handlers/demo.ts';
 import type { SignalHandler } from '../src/handlers/registry.ts';
 import { newUuid } from '../src/ids.ts';
 import { silentLogger } from '../src/logger.ts';
-import type { WorkSignal } from '../src/signal.ts';
+import type { SignalState, WorkSignal } from '../src/signal.ts';
+import { MemoryStatusStore } from '../src/status/memory.ts';
 import { TpsSystem, type TpsSystemOptions } from '../src/system.ts';
 
 /** A valid configuration for tests: defaults, quiet logs, the given overrides. */
@@ -86,4 +88,14 @@ export function testSignal(overrides: Partial<WorkSignal> = {}): WorkSignal {
     epoch: 0,
     ...overrides,
   };
+}
+
+/** An embedded status store a test can hand to a system and read itself (defaults of the service). */
+export function memoryStore(clock: Clock = systemClock): MemoryStatusStore {
+  return new MemoryStatusStore({ maxEntries: 100_000, ttlMs: 3_600_000 }, clock);
+}
+
+/** The status of `id` as the system reports it now. */
+export async function statusOf(system: TpsSystem, id: string): Promise<SignalState> {
+  return (await system.status(id)).status;
 }

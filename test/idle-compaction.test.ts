@@ -138,19 +138,21 @@ describe('idle compaction', () => {
       { idleCompactSecs: 1 },
       {
         clock,
-        rss: () => rss,
-        collectGarbage: () => {
-          collected++;
-          rss = 150 * MB;
-        },
-        trimMalloc: () => {
-          rss -= 10 * MB;
-          return true;
+        idleCompaction: {
+          rss: () => rss,
+          collect: () => {
+            collected++;
+            rss = 150 * MB;
+          },
+          trimMalloc: () => {
+            rss -= 10 * MB;
+            return true;
+          },
         },
       },
     );
     const done = await on.system.submit({ type: 'report', payload: {} });
-    assert.equal((await on.system.waitFor(done.record.id, 5_000))?.state, 'completed');
+    assert.equal((await on.system.waitFor(done.signal.signal_id, 5_000))?.status, 'completed');
     // The compactor looks once a second (real time); the quiet time it sees is the fake clock's.
     await waitUntil(() => {
       clock.advance(100);
@@ -171,7 +173,7 @@ describe('idle compaction', () => {
     assert.match(metrics, /^tps_idle_compactions_total 1$/m);
     assert.match(metrics, new RegExp(`^tps_idle_compaction_freed_bytes_total ${60 * MB}$`, 'm'));
 
-    const off = await startApp(t, { idleCompactSecs: 1 }, { collectGarbage: null });
+    const off = await startApp(t, { idleCompactSecs: 1 });
     const offInfo = (await off.app.inject({ method: 'GET', url: '/info' })).json();
     assert.deepEqual(offInfo.memory.idle_compaction, {
       enabled: false,

@@ -95,11 +95,13 @@ class Worker {
 }
 
 export interface WorkerPoolOptions {
-  /** Workers at start, and at least (TPS_HEIJUNKA_POOL). */
+  /** Workers at start (TPS_NUM_WORKERS). */
   readonly workers: number;
+  /** Workers kept at least when the pool shrinks (TPS_HEIJUNKA_POOL); `workers` by default. */
+  readonly minWorkers?: number;
   /** Kanban cards per worker: its WIP limit. */
   readonly cards: number;
-  /** Scaling between `workers` and `maxWorkers`; without it the pool keeps its size. */
+  /** Scaling between `minWorkers` and `scaling.max`; without it the pool keeps its size. */
   readonly scaling?: Omit<ScalerOptions, 'min' | 'cardsPerWorker'> & {
     /** How often the pool looks at its load, milliseconds. */
     readonly everyMs?: number;
@@ -152,11 +154,13 @@ export class WorkerPool {
     this.#supervisor = supervisor;
     this.#clock = clock;
     this.#cards = options.cards;
-    this.#min = options.workers;
+    const min = Math.min(options.minWorkers ?? options.workers, options.workers);
+    this.#min = min;
     const s = options.scaling;
+    const max = Math.max(s?.max ?? 0, options.workers);
     this.#scaler =
-      s !== undefined && s.max > options.workers
-        ? new Scaler({ ...s, min: options.workers, cardsPerWorker: options.cards })
+      s !== undefined && max > min
+        ? new Scaler({ ...s, min, max, cardsPerWorker: options.cards })
         : undefined;
     this.#everyMs = s?.everyMs ?? 500;
     for (let i = 0; i < options.workers; i++) this.#add();
@@ -250,7 +254,7 @@ export class WorkerPool {
     return {
       pool_size: active,
       pool_min: this.#min,
-      pool_max: this.#scaler?.options.max ?? this.#min,
+      pool_max: this.#scaler?.options.max ?? Math.max(this.#min, this.size),
       cards_total: cardsTotal,
       cards_in_use: inUse,
       pool_utilization: cardsTotal === 0 ? 0 : Math.min(1, inUse / cardsTotal),

@@ -65,7 +65,7 @@ export function registerAndonStream(
       };
       res.write('retry: 1000\n\n');
       send('snapshot', system.andonBoard());
-      const unsubscribe = system.andon.onChange((change) => send('change', change));
+      const unsubscribe = system.onAndonChange((change) => send('change', change));
       const snapshots = setInterval(() => send('snapshot', system.andonBoard()), snapshotEveryMs);
       const heartbeats = setInterval(() => res.write(': heartbeat\n\n'), heartbeatEveryMs);
       let closed = false;

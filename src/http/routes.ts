@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { publicConfig } from '../config.ts';
 import { InvalidSignalError } from '../errors.ts';
-import type { SignalRecord } from '../signal.ts';
+import type { SignalStatus as Status } from '../signal.ts';
 import type { TpsSystem } from '../system.ts';
 import { parseTraceparent } from '../tracing/trace-context.ts';
 import { refOf, SPAN_ERROR, SpanKind } from '../tracing/tracer.ts';
@@ -41,53 +41,27 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** The attributes of every `POST /signal` server span (exported spans copy them). */
 const SIGNAL_ROUTE_ATTRIBUTES = Object.freeze({ 'http.request.method': 'POST', 'http.route': '/signal' });
 
-function iso(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : new Date(ms).toISOString();
-}
-
 function statusUrl(id: string): string {
   return `/signal/${id}/status`;
 }
 
-function round3(x: number | undefined): number | undefined {
-  return x === undefined ? undefined : Math.round(x * 1000) / 1000;
-}
-
-export function statusBody(r: SignalRecord) {
-  return {
-    signal_id: r.id,
-    signal_type: r.type,
-    priority: r.priority,
-    status: r.state,
-    attempts: r.attempts,
-    max_attempts: r.maxAttempts,
-    trace_id: r.traceId,
-    accepted_at: iso(r.acceptedAt) as string,
-    started_at: iso(r.startedAt),
-    finished_at: iso(r.finishedAt),
-    next_attempt_at: iso(r.nextAttemptAt),
-    worker_id: r.workerId,
-    duration_ms: round3(r.durationMs),
-    message: r.message,
-    result: r.data,
-    error: r.error,
-    status_url: statusUrl(r.id),
-  };
+export function statusBody(s: Status) {
+  return { ...s, status_url: statusUrl(s.signal_id) };
 }
 
 /** The seed's processed-signal body, for a signal that has finished. */
-export function processedBody(r: SignalRecord) {
-  const ok = r.state === 'completed';
+export function processedBody(s: Status) {
+  const ok = s.status === 'completed';
   return {
     success: ok,
-    signal_id: r.id,
-    message: (ok ? r.message : r.error) ?? r.state,
-    trace_id: r.traceId,
-    duration_ms: round3(r.durationMs) ?? 0,
-    status: r.state,
-    worker_id: r.workerId ?? '',
-    attempts: r.attempts,
-    result: r.data,
+    signal_id: s.signal_id,
+    message: (ok ? s.message : s.error) ?? s.status,
+    trace_id: s.trace_id,
+    duration_ms: s.duration_ms ?? 0,
+    status: s.status,
+    worker_id: s.worker_id ?? '',
+    attempts: s.attempts,
+    result: s.result,
   };
 }
 
@@ -133,7 +107,7 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
     homePage({
       name: 'TPS Reference System',
       version: options.version,
-      signalTypes: system.registry.types(),
+      signalTypes: system.signalTypes(),
     });
 
   app.post(
@@ -163,27 +137,27 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
           parent: refOf(span),
           idempotencyKey: idempotencyKey(request),
         });
-        let record = result.record;
-        span.setAttribute('tps.signal.id', record.id);
-        const url = statusUrl(record.id);
+        let signal = result.signal;
+        span.setAttribute('tps.signal.id', signal.signal_id);
+        const url = statusUrl(signal.signal_id);
         reply.header('location', url);
         if (result.replayed) reply.header('idempotent-replayed', 'true');
         const wait = preferWait(request.headers.prefer);
         if (wait !== undefined) {
-          record = (await system.waitFor(record.id, Math.min(wait * 1000, maxWaitMs))) ?? record;
-          if (record.state === 'completed' || record.state === 'dead_lettered') {
+          signal = (await system.waitFor(signal.signal_id, Math.min(wait * 1000, maxWaitMs))) ?? signal;
+          if (signal.status === 'completed' || signal.status === 'dead_lettered') {
             reply.header('preference-applied', `wait=${wait}`);
             span.setAttribute('http.response.status_code', 200);
-            return reply.code(200).send(processedBody(record));
+            return reply.code(200).send(processedBody(signal));
           }
         }
         span.setAttribute('http.response.status_code', 202);
         return reply.code(202).send({
           success: true,
-          signal_id: record.id,
-          trace_id: record.traceId,
+          signal_id: signal.signal_id,
+          trace_id: signal.trace_id,
           // A new signal is reported as accepted; a replay reports where the original is now.
-          status: result.replayed ? record.state : 'queued',
+          status: result.replayed ? signal.status : 'queued',
           status_url: url,
         });
       } catch (error) {
@@ -219,17 +193,15 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
       },
     },
     async (request, reply) => {
-      const record = await system.retry(request.params.id);
-      return reply
-        .code(202)
-        .header('location', statusUrl(record.id))
-        .send({
-          success: true,
-          signal_id: record.id,
-          trace_id: record.traceId,
-          status: record.state,
-          status_url: statusUrl(record.id),
-        });
+      const signal = await system.retry(request.params.id);
+      const url = statusUrl(signal.signal_id);
+      return reply.code(202).header('location', url).send({
+        success: true,
+        signal_id: signal.signal_id,
+        trace_id: signal.trace_id,
+        status: signal.status,
+        status_url: url,
+      });
     },
   );
 
@@ -290,7 +262,7 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
         uptime_secs: Math.round(system.uptimeMs() / 100) / 10,
         environment: config.appEnvironment,
         node_version: process.version,
-        signal_types: [...system.registry.types()],
+        signal_types: [...system.signalTypes()],
         memory: {
           rss_bytes: memory.rss,
           peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
@@ -381,7 +353,7 @@ export function registerRoutes(fastify: FastifyInstance, system: TpsSystem, opti
         },
       },
       async (request, reply) => {
-        const crashed = system.pool.crash(request.query.worker);
+        const crashed = system.crashWorker(request.query.worker);
         if (crashed === undefined) {
           return reply
             .code(404)

@@ -1,4 +1,3 @@
-import type { Completion } from '../completion.ts';
 import { KanbanFullError, withoutStack } from '../errors.ts';
 import type { WorkSignal } from '../signal.ts';
 import { messageIdOf } from './codec.ts';
@@ -7,7 +6,6 @@ import type { Delivery, KanbanQueue, NewWaitingOrder, QueueHealth } from './queu
 
 export interface MemoryQueueOptions {
   readonly capacity: number;
-  /** Heijunka's leveler: weights, caps, aging. */
   /** Which waiting delivery goes to a worker next (Heijunka's leveler). */
   readonly order: NewWaitingOrder;
   /** Dead letters kept; past it the oldest is forgotten (its status record remains). */
@@ -55,27 +53,21 @@ export class MemoryQueue implements KanbanQueue {
     this.#ready.close();
   }
 
-  /** Enqueued at once (undefined), or a promise rejected with `KanbanFullError`. */
-  publish(signal: WorkSignal): Completion {
+  async publish(signal: WorkSignal): Promise<void> {
     const id = messageIdOf(signal);
-    if (this.#held.has(id)) return undefined;
-    if (this.depth() >= this.capacity) {
-      return Promise.reject(withoutStack(() => new KanbanFullError(this.capacity, 1000)));
-    }
+    if (this.#held.has(id)) return;
+    if (this.depth() >= this.capacity) throw withoutStack(() => new KanbanFullError(this.capacity, 1000));
     this.#held.add(id);
     this.#ready.offer({ signal, attempt: 1 });
-    return undefined;
   }
 
   pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]> {
     return this.#ready.pull(max, abort, rank);
   }
 
-  /** Done at once: returns undefined. */
-  ack(delivery: Delivery): Completion {
+  async ack(delivery: Delivery): Promise<void> {
     this.#held.delete(messageIdOf(delivery.signal));
     this.#ready.settled(delivery);
-    return undefined;
   }
 
   async nak(delivery: Delivery, delayMs: number): Promise<void> {

@@ -1,4 +1,3 @@
-import type { Completion } from '../completion.ts';
 import type { WorkSignal } from '../signal.ts';
 
 /** One delivery of a signal to a worker. `attempt` counts from 1. */
@@ -18,8 +17,8 @@ export interface QueueHealth {
  * The Kanban port: a bounded queue that workers pull from. Every driver (embedded, and the
  * broker drivers) honours the same contract, checked by one shared test suite:
  *
- * - `publish` returns undefined (enqueued at once) or resolves once the signal is safely enqueued,
- *   or rejects with `KanbanFullError` when `depth()` has reached `capacity` (see `Completion`);
+ * - `publish` resolves once the signal is safely enqueued, or rejects with `KanbanFullError` when
+ *   `depth()` has reached `capacity`;
  * - `pull(max)` resolves with 1..max deliveries in Heijunka's order (highest priority first, types
  *   taking turns within a priority, oldest first within a type), waiting until one is available;
  *   it resolves with [] once `abort` fires or the queue closes. Among pulls waiting at once, the
@@ -34,9 +33,9 @@ export interface KanbanQueue {
   start(): Promise<void>;
   /** Stops deliveries; pending pulls resolve with []. */
   close(): Promise<void>;
-  publish(signal: WorkSignal): Completion;
+  publish(signal: WorkSignal): Promise<void>;
   pull(max: number, abort: AbortSignal, rank?: number): Promise<Delivery[]>;
-  ack(delivery: Delivery): Completion;
+  ack(delivery: Delivery): Promise<void>;
   nak(delivery: Delivery, delayMs: number): Promise<void>;
   deadLetter(delivery: Delivery, reason: string): Promise<void>;
   /** Removes a signal from the dead-letter queue (it is being retried); false if absent. */

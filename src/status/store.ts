@@ -1,24 +1,19 @@
-import type { Completion, Eventually } from '../completion.ts';
 import type { SignalRecord } from '../signal.ts';
 
 /**
  * Where signal status lives. Records of signals still in the pipeline are never evicted;
- * finished ones are kept for a bounded time and number.
+ * finished ones are kept for a bounded time and number. Records are immutable: `update` replaces
+ * the stored one with a newer record of the same signal, and `get` hands out a snapshot.
  */
 export interface StatusStore {
   /** True when other instances read and write the same records (so they may finish a signal). */
   readonly shared: boolean;
   /** Prepares the store (declares buckets…); the system calls it once before use. */
   start?(): Promise<void>;
-  /** Undefined when done at once (see `Completion`). */
-  create(record: SignalRecord): Completion;
-  /** The record now (an embedded store) or a promise of it. */
-  get(id: string): Eventually<SignalRecord | undefined>;
-  /**
-   * Persists changes made to a record obtained from `get` or `create`; durable once it returns
-   * undefined or its promise resolves.
-   */
-  update(record: SignalRecord): Completion;
+  create(record: SignalRecord): Promise<void>;
+  get(id: string): Promise<SignalRecord | undefined>;
+  /** Stores a newer record of a signal; durable once the promise resolves. */
+  update(record: SignalRecord): Promise<void>;
   /**
    * Records a passing state without waiting for it to be stored. Only for states a later `update`
    * supersedes, whose loss is harmless ("processing").

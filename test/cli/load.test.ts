@@ -192,7 +192,7 @@ describe('tps command line', () => {
       t,
       { idleCompactSecs: 1 },
       // Each reading 20 MB more than the last: every quiet spell is worth a compaction.
-      { collectGarbage: () => collected++, rss: () => (64 + 20 * reads++) * 2 ** 20 },
+      { idleCompaction: { collect: () => collected++, rss: () => (64 + 20 * reads++) * 2 ** 20 } },
     );
     await app.listen({ host: '127.0.0.1', port: 0 });
     const startedAt = Date.now();

@@ -18,8 +18,8 @@ async function queueWaits(system: TpsSystem, ids: string[]): Promise<number[]> {
   const waits: number[] = [];
   for (const id of ids) {
     const r = await system.status(id);
-    assert.equal(r.state, 'completed', `${id} completed`);
-    waits.push((r.startedAt as number) - r.acceptedAt);
+    assert.equal(r.status, 'completed', `${id} completed`);
+    waits.push(Date.parse(r.started_at ?? '') - Date.parse(r.accepted_at));
   }
   return waits;
 }
@@ -48,15 +48,15 @@ describe('heijunka: levelling', () => {
     for (let i = 0; i < 10_000; i++) {
       // Arrivals come over I/O in a service: let the event loop run between batches, as it would.
       if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
-      low.push((await system.submit({ type: 'report', priority: 4 })).record.id);
+      low.push((await system.submit({ type: 'report', priority: 4 })).signal.signal_id);
       if (i % 100 === 50) {
         critical.push(
-          (await system.submit({ type: 'validate', priority: 1, payload: { data: [1] } })).record.id,
+          (await system.submit({ type: 'validate', priority: 1, payload: { data: [1] } })).signal.signal_id,
         );
       }
     }
     await waitUntil(
-      () => system.queue.depth() === 0 && system.pool.inFlight() === 0,
+      () => system.health().queue_depth === 0 && system.health().in_flight === 0,
       'the flood processed',
       60_000,
     );
@@ -79,11 +79,11 @@ describe('heijunka: levelling', () => {
       const { gate, order, handlers } = gated();
       const system = await startSystem(
         t,
-        { ...FIXED, numWorkers: 1, heijunkaPool: 1, workerCards: 1, heijunkaWeights: weights },
+        { ...FIXED, numWorkers: 1, workerCards: 1, heijunkaWeights: weights },
         { handlers },
       );
       await system.submit({ type: 'gate' });
-      await waitUntil(() => system.pool.inFlight() === 1, 'the gate to hold the card');
+      await waitUntil(() => system.health().in_flight === 1, 'the gate to hold the card');
       for (let i = 0; i < 400; i++) await system.submit({ type: 'a' });
       for (let i = 0; i < 400; i++) await system.submit({ type: 'b' });
       gate.resolve();
@@ -121,7 +121,7 @@ describe('heijunka: levelling', () => {
       // Keep 300 priority-1 signals waiting at all times (over 0.1 s of work), while the test runs.
       const feeder = (async () => {
         while (!stop) {
-          while (!stop && system.queue.depth() < 300 + cold.length - done.size) {
+          while (!stop && system.health().queue_depth < 300 + cold.length - done.size) {
             await system.submit({ type: 'hot', priority: 1 });
           }
           await sleep(1);
@@ -131,7 +131,8 @@ describe('heijunka: levelling', () => {
         () => (system.heijunka().leveling?.priorities[0]?.waiting ?? 0) >= 250,
         'the hot backlog',
       );
-      for (let i = 0; i < 10; i++) cold.push((await system.submit({ type: 'cold', priority: 4 })).record.id);
+      for (let i = 0; i < 10; i++)
+        cold.push((await system.submit({ type: 'cold', priority: 4 })).signal.signal_id);
       const deadline = performance.now() + 2_500;
       while (done.size < cold.length && performance.now() < deadline) await sleep(20);
       const hotWaiting = system.heijunka().leveling?.priorities[0]?.waiting ?? 0;
@@ -153,7 +154,7 @@ describe('heijunka: levelling', () => {
     let fastDone = 0;
     const system = await startSystem(
       t,
-      { ...FIXED, numWorkers: 2, heijunkaPool: 2, workerCards: 4, heijunkaCaps: 'slow=2' },
+      { ...FIXED, numWorkers: 2, workerCards: 4, heijunkaCaps: 'slow=2' },
       {
         handlers: {
           slow: async () => {
@@ -175,7 +176,7 @@ describe('heijunka: levelling', () => {
     assert.deepEqual(system.heijunka().leveling?.in_flight, { slow: 2 });
     assert.equal(system.heijunka().leveling?.priorities[2]?.types.slow, 4);
     gate.resolve();
-    await waitUntil(() => system.queue.depth() === 0 && system.pool.inFlight() === 0, 'all done');
+    await waitUntil(() => system.health().queue_depth === 0 && system.health().in_flight === 0, 'all done');
     assert.equal(slowPeak, 2);
   });
 });
@@ -184,11 +185,15 @@ describe('heijunka: dispatch and balance', () => {
   test('under uniform load the workers are level', async (t) => {
     const system = await startSystem(
       t,
-      { ...FIXED, numWorkers: 4, heijunkaPool: 4, workerCards: 8, kanbanBuffer: 5000 },
+      { ...FIXED, numWorkers: 4, workerCards: 8, kanbanBuffer: 5000 },
       { handlers: { even: () => sleep(2).then(() => undefined) } },
     );
     for (let i = 0; i < 2000; i++) await system.submit({ type: 'even' });
-    await waitUntil(() => system.queue.depth() === 0 && system.pool.inFlight() === 0, 'all done', 30_000);
+    await waitUntil(
+      () => system.health().queue_depth === 0 && system.health().in_flight === 0,
+      'all done',
+      30_000,
+    );
     const h = system.heijunka();
     t.diagnostic(
       `balance ${h.balance_coefficient.toFixed(3)}: ${h.workers.map((w) => w.processed).join(', ')}`,
@@ -199,11 +204,15 @@ describe('heijunka: dispatch and balance', () => {
   test('a slow worker receives proportionally less', async (t) => {
     const system = await startSystem(
       t,
-      { ...FIXED, numWorkers: 4, heijunkaPool: 4, workerCards: 4, kanbanBuffer: 5000 },
+      { ...FIXED, numWorkers: 4, workerCards: 4, kanbanBuffer: 5000 },
       { handlers: { work: (_s, ctx) => sleep(ctx.workerId === 'worker-2' ? 20 : 2).then(() => undefined) } },
     );
     for (let i = 0; i < 1500; i++) await system.submit({ type: 'work' });
-    await waitUntil(() => system.queue.depth() === 0 && system.pool.inFlight() === 0, 'all done', 30_000);
+    await waitUntil(
+      () => system.health().queue_depth === 0 && system.health().in_flight === 0,
+      'all done',
+      30_000,
+    );
     const workers = system.heijunka().workers;
     const slow = workers.find((w) => w.id === 'worker-2')?.processed ?? 0;
     const others = workers.filter((w) => w.id !== 'worker-2').map((w) => w.processed);
@@ -220,7 +229,7 @@ describe('heijunka: a stuck worker', () => {
     const stuck: string[] = [];
     const system = await startSystem(
       t,
-      { ...FIXED, numWorkers: 4, heijunkaPool: 4, workerCards: 4, kanbanBuffer: 5000 },
+      { ...FIXED, numWorkers: 4, workerCards: 4, kanbanBuffer: 5000 },
       {
         handlers: {
           work: async (s, ctx) => {
@@ -234,19 +243,19 @@ describe('heijunka: a stuck worker', () => {
       },
     );
     const ids: string[] = [];
-    for (let i = 0; i < 600; i++) ids.push((await system.submit({ type: 'work' })).record.id);
+    for (let i = 0; i < 600; i++) ids.push((await system.submit({ type: 'work' })).signal.signal_id);
     await waitUntil(
       async () =>
-        (await Promise.all(ids.map((id) => system.status(id)))).filter((r) => r.state === 'completed')
+        (await Promise.all(ids.map((id) => system.status(id)))).filter((r) => r.status === 'completed')
           .length ===
         600 - stuck.length,
       'every signal not held by the stuck worker to complete',
       20_000,
     );
     assert.ok(stuck.length <= 4, `the stuck worker holds ${stuck.length}, at most its 4 cards`);
-    assert.equal(system.queue.depth(), 0, 'nothing waits for it');
+    assert.equal(system.health().queue_depth, 0, 'nothing waits for it');
     release.resolve();
-    await waitUntil(() => system.pool.inFlight() === 0, 'the stuck ones finish once released');
+    await waitUntil(() => system.health().in_flight === 0, 'the stuck ones finish once released');
   });
 });
 
@@ -274,15 +283,15 @@ describe('heijunka: scaling', () => {
         },
       },
     );
-    assert.equal(system.pool.size, 2);
+    assert.equal(system.heijunka().pool_size, 2);
     const ids: string[] = [];
     const t0 = performance.now();
     for (let i = 0; i < 1500; i++)
-      ids.push((await system.submit({ type: 'spike', priority: 1 as Priority })).record.id);
-    await waitUntil(() => system.pool.size === 8, 'the pool to grow to its maximum', 5_000);
+      ids.push((await system.submit({ type: 'spike', priority: 1 as Priority })).signal.signal_id);
+    await waitUntil(() => system.heijunka().pool_size === 8, 'the pool to grow to its maximum', 5_000);
     t.diagnostic(`grew to 8 workers ${Math.round(performance.now() - t0)} ms after the spike began`);
     await waitUntil(
-      () => system.queue.depth() === 0 && system.pool.inFlight() === 0,
+      () => system.health().queue_depth === 0 && system.health().in_flight === 0,
       'the spike processed',
       30_000,
     );
@@ -296,7 +305,7 @@ describe('heijunka: scaling', () => {
       [...runs.values()].every((n) => n === 1),
       'none ran twice',
     );
-    for (const id of ids) assert.equal((await system.status(id)).state, 'completed');
+    for (const id of ids) assert.equal((await system.status(id)).status, 'completed');
 
     const body = (await app.inject({ method: 'GET', url: '/heijunka' })).json();
     assert.equal(body.pool_size, 2);
@@ -321,11 +330,11 @@ describe('heijunka: scaling', () => {
     const gate = deferred();
     const { app, system } = await startApp(
       t,
-      { ...FIXED, numWorkers: 1, heijunkaPool: 1, workerCards: 1, heijunkaWeights: 'b=2' },
+      { ...FIXED, numWorkers: 1, workerCards: 1, heijunkaWeights: 'b=2' },
       { handlers: { gate: () => gate.promise.then(() => 'ok'), a: () => 'a', b: () => 'b' } },
     );
     await system.submit({ type: 'gate' });
-    await waitUntil(() => system.pool.inFlight() === 1, 'the gate to hold the card');
+    await waitUntil(() => system.health().in_flight === 1, 'the gate to hold the card');
     await system.submit({ type: 'a', priority: 2 });
     await system.submit({ type: 'b', priority: 2 });
     await system.submit({ type: 'b', priority: 4 });

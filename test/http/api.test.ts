@@ -166,7 +166,7 @@ describe('signal status and retry', () => {
     const retried = await app.inject({ method: 'POST', url: `/signal/${id}/retry` });
     assert.equal(retried.statusCode, 202);
     assert.equal(retried.json().signal_id, id);
-    await waitUntil(async () => (await system.status(id)).state === 'completed', 'completion');
+    await waitUntil(async () => (await system.status(id)).status === 'completed', 'completion');
     const again = await app.inject({ method: 'POST', url: `/signal/${id}/retry` });
     assert.equal(again.statusCode, 409);
     const unknown = await app.inject({ method: 'POST', url: '/signal/nope/retry' });

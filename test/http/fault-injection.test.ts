@@ -16,15 +16,13 @@ describe('fault injection endpoint', () => {
     assert.deepEqual(res.json(), { crashed: 'worker-3' });
     // An idle worker notices at its next step: give it work.
     for (let i = 0; i < 20; i++) await system.submit({ type: 'report' });
+    const worker3 = () => system.health().components.find((c) => c.name === 'worker-3');
+    await waitUntil(() => worker3()?.restarts === 1, 'worker-3 restarted');
+    assert.equal(worker3()?.lastError, 'injected fault: worker crash');
     await waitUntil(
-      () => system.supervisor.health().find((c) => c.name === 'worker-3')?.restarts === 1,
-      'worker-3 restarted',
+      () => system.health().queue_depth === 0 && system.health().in_flight === 0,
+      'all processed',
     );
-    assert.equal(
-      system.supervisor.health().find((c) => c.name === 'worker-3')?.lastError,
-      'injected fault: worker crash',
-    );
-    await waitUntil(() => system.queue.depth() === 0 && system.pool.inFlight() === 0, 'all processed');
     const unknown = await app.inject({ method: 'POST', url: '/chaos/workers/crash?worker=worker-99' });
     assert.equal(unknown.statusCode, 404);
     assert.equal(unknown.json().error, 'worker_not_found');

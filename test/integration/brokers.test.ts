@@ -75,16 +75,16 @@ for (const backend of ['nats', 'rabbitmq'] as const) {
           handlers: { flaky },
         },
       );
-      const { record } = await system.submit({ type: 'flaky' });
-      const dead = await system.waitFor(record.id, 15_000);
-      assert.equal(dead?.state, 'dead_lettered');
+      const { signal: record } = await system.submit({ type: 'flaky' });
+      const dead = await system.waitFor(record.signal_id, 15_000);
+      assert.equal(dead?.status, 'dead_lettered');
       assert.equal(dead?.attempts, 3);
       assert.equal(runs, 3);
-      await waitUntil(() => system.queue.dlqDepth() >= 1, 'the dead letter counted', 5_000);
+      await waitUntil(() => system.health().dlq_depth >= 1, 'the dead letter counted', 5_000);
       fail = false;
-      await system.retry(record.id);
-      const done = await system.waitFor(record.id, 15_000);
-      assert.equal(done?.state, 'completed');
+      await system.retry(record.signal_id);
+      const done = await system.waitFor(record.signal_id, 15_000);
+      assert.equal(done?.status, 'completed');
       assert.equal(runs, 4);
     });
 
@@ -115,7 +115,10 @@ for (const backend of ['nats', 'rabbitmq'] as const) {
       // Both cards taken by two `a` signals; the keyed `b` waits behind them.
       const a1 = await system.submit({ type: 'hold', payload: { gate: 'a' } });
       const a2 = await system.submit({ type: 'hold', payload: { gate: 'a' } });
-      await waitUntil(() => runs.get(a1.record.id) === 1 && runs.get(a2.record.id) === 1, 'both cards taken');
+      await waitUntil(
+        () => runs.get(a1.signal.signal_id) === 1 && runs.get(a2.signal.signal_id) === 1,
+        'both cards taken',
+      );
       const b = await system.submit({
         type: 'hold',
         payload: { gate: 'b' },
@@ -127,16 +130,16 @@ for (const backend of ['nats', 'rabbitmq'] as const) {
         idempotencyKey: `k-${namespace}`,
       });
       assert.equal(replay.replayed, true);
-      assert.equal(replay.record.id, b.record.id);
+      assert.equal(replay.signal.signal_id, b.signal.signal_id);
       // The cards come free while `b` (and any second copy of it) is delivered; `b` holds one.
       gates.get('a')?.resolve();
-      await waitUntil(() => (runs.get(b.record.id) ?? 0) >= 1, 'b running');
+      await waitUntil(() => (runs.get(b.signal.signal_id) ?? 0) >= 1, 'b running');
       // Time for a second copy, if the broker holds one, to be delivered to the free card.
       await sleep(500);
       gates.get('b')?.resolve();
-      assert.equal((await system.waitFor(b.record.id, 10_000))?.state, 'completed');
-      await waitUntil(() => system.pool.inFlight() === 0, 'nothing in flight');
-      assert.equal(runs.get(b.record.id), 1);
+      assert.equal((await system.waitFor(b.signal.signal_id, 10_000))?.status, 'completed');
+      await waitUntil(() => system.health().in_flight === 0, 'nothing in flight');
+      assert.equal(runs.get(b.signal.signal_id), 1);
     });
   });
 }
@@ -167,13 +170,13 @@ describe('trace context in NATS message headers', () => {
     await waitUntil(
       () =>
         system.status(signal.id).then(
-          (r) => r.state === 'completed',
+          (r) => r.status === 'completed',
           () => false,
         ),
       'the outcome to be written',
       10_000,
     );
-    assert.equal((await system.status(signal.id)).traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.equal((await system.status(signal.id)).trace_id, '4bf92f3577b34da6a3ce929d0e0e4736');
   });
 });
 
@@ -187,19 +190,20 @@ describe('two instances on one NATS stream', () => {
       await new Promise((r) => setTimeout(r, 5));
       return { message: 'counted', data: { worker: ctx.workerId } };
     };
-    const config = { ...brokerConfig('nats', namespace), numWorkers: 2, heijunkaPool: 2, workerCards: 4 };
+    const config = { ...brokerConfig('nats', namespace), numWorkers: 2, workerCards: 4 };
     const a = await startSystem(t, config, { handlers: { count } });
     const b = await startSystem(t, config, { handlers: { count } });
     const ids: string[] = [];
-    for (let i = 0; i < 200; i++) ids.push((await (i % 2 === 0 ? a : b).submit({ type: 'count' })).record.id);
+    for (let i = 0; i < 200; i++)
+      ids.push((await (i % 2 === 0 ? a : b).submit({ type: 'count' })).signal.signal_id);
     await waitUntil(
-      async () => (await Promise.all(ids.map((id) => a.status(id)))).every((r) => r.state === 'completed'),
+      async () => (await Promise.all(ids.map((id) => a.status(id)))).every((r) => r.status === 'completed'),
       'every signal completed',
       30_000,
     );
     for (const id of ids) {
       assert.equal(runs.get(id), 1, `signal ${id} ran once`);
-      assert.equal((await b.status(id)).state, 'completed', 'readable from the other instance');
+      assert.equal((await b.status(id)).status, 'completed', 'readable from the other instance');
     }
     const processedA = a.heijunka().workers.reduce((n, w) => n + w.processed, 0);
     const processedB = b.heijunka().workers.reduce((n, w) => n + w.processed, 0);
@@ -217,12 +221,12 @@ describe('status of a waiting signal on NATS', () => {
       await gate.promise;
       return 'done';
     };
-    const config = { ...brokerConfig('nats', namespace), numWorkers: 1, heijunkaPool: 1, workerCards: 1 };
+    const config = { ...brokerConfig('nats', namespace), numWorkers: 1, workerCards: 1 };
     const a = await startSystem(t, config, { handlers: { slow } });
     const b = await startSystem(t, config, { handlers: { slow } });
     t.after(() => gate.resolve());
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) ids.push((await a.submit({ type: 'slow' })).record.id);
+    for (let i = 0; i < 4; i++) ids.push((await a.submit({ type: 'slow' })).signal.signal_id);
     // Two cards in all: at least two of the four wait in the stream.
     const nc = await connect({ servers: NATS_URL });
     t.after(() => nc.close());
@@ -230,17 +234,17 @@ describe('status of a waiting signal on NATS', () => {
     let waiting = 0;
     for (const id of ids) {
       const [fromA, fromB] = [await a.status(id), await b.status(id)];
-      assert.equal(fromA.state, fromB.state, `both instances agree on ${id}`);
-      if (fromA.state === 'queued' && (await kv.get(id)) === null) {
+      assert.equal(fromA.status, fromB.status, `both instances agree on ${id}`);
+      if (fromA.status === 'queued' && (await kv.get(id)) === null) {
         waiting++;
-        assert.equal(fromB.type, 'slow');
+        assert.equal(fromB.signal_type, 'slow');
         assert.equal(fromB.attempts, 0);
       }
     }
     assert.ok(waiting >= 2, `at least two signals answered from the stream, got ${waiting}`);
     gate.resolve();
     await waitUntil(
-      async () => (await Promise.all(ids.map((id) => b.status(id)))).every((r) => r.state === 'completed'),
+      async () => (await Promise.all(ids.map((id) => b.status(id)))).every((r) => r.status === 'completed'),
       'every signal completed, as read from the other instance',
       15_000,
     );

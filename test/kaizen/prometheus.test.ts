@@ -104,9 +104,9 @@ describe('Prometheus exposition', () => {
     assert.equal(families.get('tps_signals_processed')?.samples[0]?.value, 7);
     // The pool's bounds beside its size, so an alert can tell "at its ceiling" from "scaling".
     const gauge = (name: string) => families.get(name)?.samples[0]?.value;
-    assert.equal(gauge('tps_heijunka_pool_min'), system.config.heijunkaPool);
+    assert.equal(gauge('tps_heijunka_pool_min'), system.heijunka().pool_min);
     assert.equal(gauge('tps_kaizen_slo_objective'), system.config.sloObjectivePct / 100);
-    assert.equal(gauge('tps_heijunka_pool_max'), system.config.heijunkaPoolMax);
+    assert.equal(gauge('tps_heijunka_pool_max'), system.heijunka().pool_max);
     assert.ok((gauge('tps_heijunka_pool_size') ?? 0) >= (gauge('tps_heijunka_pool_min') ?? 1));
     const processed = families.get('tps_signals_processed_total')?.samples ?? [];
     assert.equal(processed.find((s) => s.labels.outcome === 'completed')?.value, 7);

@@ -20,17 +20,17 @@ describe('admission control: shedding by priority', () => {
     const gate = deferred();
     const system = await startSystem(
       t,
-      { kanbanBuffer: 10, kanbanHighWaterPct: 40, numWorkers: 1, heijunkaPool: 1, workerCards: 1 },
+      { kanbanBuffer: 10, kanbanHighWaterPct: 40, numWorkers: 1, workerCards: 1 },
       { handlers: { held: () => gate.promise.then(() => 'ok') } },
     );
     // One in the worker's hands; the rest wait in the queue.
     await system.submit({ type: 'held', priority: 1 });
-    await waitUntil(() => system.pool.inFlight() === 1, 'the worker to hold one');
+    await waitUntil(() => system.health().in_flight === 1, 'the worker to hold one');
     const refusedAt: Record<number, number> = {};
     for (let n = 0; n < 20; n++) {
       for (const priority of [4, 3, 2, 1] as Priority[]) {
         if (refusedAt[priority] !== undefined) continue;
-        const depth = system.queue.depth();
+        const depth = system.health().queue_depth;
         try {
           await system.submit({ type: 'held', priority });
           break; // one signal more per round, at the lowest priority still accepted
@@ -55,13 +55,13 @@ describe('admission control: shedding by priority', () => {
     const gate = deferred();
     const { system, app } = await startApp(
       t,
-      { kanbanBuffer: 4, kanbanHighWaterPct: 50, numWorkers: 1, heijunkaPool: 1, workerCards: 1 },
+      { kanbanBuffer: 4, kanbanHighWaterPct: 50, numWorkers: 1, workerCards: 1 },
       { handlers: { held: () => gate.promise.then(() => 'ok') } },
     );
     const post = (priority: number) =>
       app.inject({ method: 'POST', url: '/signal', payload: { signal_type: 'held', priority } });
     assert.equal((await post(4)).statusCode, 202);
-    await waitUntil(() => system.pool.inFlight() === 1, 'the worker to hold one');
+    await waitUntil(() => system.health().in_flight === 1, 'the worker to hold one');
     assert.equal((await post(4)).statusCode, 202);
     assert.equal((await post(4)).statusCode, 202);
     const shed = await post(4);

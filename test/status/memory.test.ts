@@ -7,10 +7,8 @@ import { testSignal } from '../helpers.ts';
 
 function record(clock: FakeClock, id: string, state: SignalState = 'queued', key?: string) {
   const signal = testSignal({ id, acceptedAt: clock.wallNow() });
-  const r = newRecord(signal, 3, key);
-  r.state = state;
-  if (state === 'completed' || state === 'dead_lettered') r.finishedAt = clock.wallNow();
-  return r;
+  const finished = state === 'completed' || state === 'dead_lettered';
+  return { ...newRecord(signal, 3, key), state, finishedAt: finished ? clock.wallNow() : undefined };
 }
 
 describe('memory status store', () => {
@@ -59,6 +57,31 @@ describe('memory status store', () => {
     );
     await store.releaseIdempotencyKey('k');
     assert.equal(await store.claimIdempotencyKey('k', 'id-4'), undefined);
+    await store.close();
+  });
+
+  test('a record forgotten to keep the bound takes its idempotency key along', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryStatusStore({ maxEntries: 1000, ttlMs: 3_600_000 }, clock);
+    assert.equal(await store.claimIdempotencyKey('k', 'first'), undefined);
+    await store.create(record(clock, 'first', 'completed', 'k'));
+    for (let i = 0; i < 1000; i++) await store.create(record(clock, `done-${i}`, 'completed'));
+    assert.equal(await store.get('first'), undefined);
+    assert.equal(await store.claimIdempotencyKey('k', 'second'), undefined, 'the key is free again');
+    await store.close();
+  });
+
+  test('a finished record moved back into the pipeline (a retry) is kept whatever its age', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryStatusStore({ maxEntries: 1000, ttlMs: 1_000 }, clock);
+    const done = record(clock, 'r', 'dead_lettered', 'k');
+    await store.claimIdempotencyKey('k', 'r');
+    await store.create(done);
+    await store.update({ ...done, state: 'queued', finishedAt: undefined });
+    clock.advance(5_000);
+    store.sweep();
+    assert.equal((await store.get('r'))?.state, 'queued');
+    assert.equal(await store.claimIdempotencyKey('k', 'other'), 'r', 'its key still names it');
     await store.close();
   });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -69,6 +70,34 @@ describe('security headers and request ids', () => {
     assert.match(csp, /default-src 'none'/);
     assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+' 'sha256-[A-Za-z0-9+/=]+'/);
     assert.match(csp, /frame-ancestors 'none'/);
+  });
+
+  test("the page's CSP hashes are those of the scripts and the style it carries inline", async (t) => {
+    const { app } = await startApp(t);
+    const page = await app.inject({ method: 'GET', url: '/' });
+    assert.equal(page.statusCode, 200);
+    const csp = new Map(
+      String(page.headers['content-security-policy'])
+        .split(';')
+        .map((directive) => directive.trim().split(/\s+/))
+        .map(([name, ...sources]) => [name, sources]),
+    );
+    const inline = (tag: string) =>
+      [...page.body.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1] as string);
+    const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+    const scripts = inline('script');
+    const styles = inline('style');
+    assert.equal(scripts.length, 2, 'the no-js mark and the board');
+    assert.equal(styles.length, 1);
+    assert.equal(page.body.match(/<script\b/g)?.length, 2, 'no other script element');
+    assert.equal(page.body.match(/<style\b/g)?.length, 1, 'no other style element');
+    assert.deepEqual(csp.get('script-src'), scripts.map(hash), 'each inline script allowed by its hash');
+    assert.deepEqual(csp.get('style-src'), styles.map(hash), 'the stylesheet allowed by its hash');
+    // What the browser runs is the very file the typecheck and the lint saw.
+    const file = (name: string) =>
+      readFileSync(new URL(`../../src/http/page/${name}`, import.meta.url), 'utf8').replace(/\r\n?/g, '\n');
+    assert.deepEqual(scripts, [file('has-js.js'), file('board.js')]);
+    assert.deepEqual(styles, [file('board.css')]);
   });
 
   test("a caller's request id is echoed; a missing or odd one is replaced by a new id", async (t) => {

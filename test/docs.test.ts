@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { envExample, readmeWithTable } from '../scripts/config-docs.ts';
+import { CONFIG_DOC, envExample, withConfigTable } from '../scripts/config-docs.ts';
 import { VARIABLES } from '../src/config.ts';
 
 const root = join(import.meta.dirname, '..');
 const read = (name: string) => readFileSync(join(root, name), 'utf8');
 
-test('the README configuration table lists exactly the variables the code reads', () => {
-  const readme = read('README.md');
-  assert.equal(readme, readmeWithTable(readme), 'README.md is stale: run npm run docs');
-  for (const v of VARIABLES) assert.ok(readme.includes(`\`${v.env}\``), v.env);
+test('the configuration table in docs/configuration.md lists exactly the variables the code reads', () => {
+  const doc = read(CONFIG_DOC);
+  assert.equal(doc, withConfigTable(doc), `${CONFIG_DOC} is stale: run npm run docs`);
+  for (const v of VARIABLES) assert.ok(doc.includes(`\`${v.env}\``), v.env);
 });
 
 test('.env.example lists every variable with its default', () => {

@@ -1,12 +1,15 @@
 /**
- * Writes the configuration table into README.md (between the config markers) and .env.example
- * from the one list of variables in src/config.ts. `--check` only reports whether they are current.
+ * Writes the configuration table into docs/configuration.md (between the config markers) and
+ * .env.example from the one list of variables in src/config.ts. `--check` only reports whether they
+ * are current.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VARIABLES } from '../src/config.ts';
 
 const root = join(import.meta.dirname, '..');
+/** The document that holds the generated table, relative to the repository's root. */
+export const CONFIG_DOC = 'docs/configuration.md';
 const START = '<!-- config:start -->';
 const END = '<!-- config:end -->';
 
@@ -23,7 +26,8 @@ export function configTable(): string {
 
 export function envExample(): string {
   const lines = [
-    '# Every variable the service reads, with its default. Copy to .env or export them.',
+    '# Every variable the service reads, with its default.',
+    '# Copy to .env: `make run` and `npm start` read it; variables already set in the environment win.',
     '# Generated from src/config.ts by `npm run docs`.',
     '',
   ];
@@ -35,22 +39,23 @@ export function envExample(): string {
   return lines.join('\n');
 }
 
-export function readmeWithTable(readme: string): string {
-  const start = readme.indexOf(START);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error('README.md has no config markers');
-  return `${readme.slice(0, start + START.length)}\n${configTable()}\n${readme.slice(end)}`;
+/** `markdown` with the current table between its config markers. */
+export function withConfigTable(markdown: string): string {
+  const start = markdown.indexOf(START);
+  const end = markdown.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`${CONFIG_DOC} has no config markers`);
+  return `${markdown.slice(0, start + START.length)}\n${configTable()}\n${markdown.slice(end)}`;
 }
 
 if (import.meta.main) {
-  const readmePath = join(root, 'README.md');
+  const docPath = join(root, CONFIG_DOC);
   const envPath = join(root, '.env.example');
-  const readme = readFileSync(readmePath, 'utf8');
-  const wantReadme = readmeWithTable(readme);
+  const doc = readFileSync(docPath, 'utf8');
+  const wantDoc = withConfigTable(doc);
   const wantEnv = envExample();
   if (process.argv.includes('--check')) {
     const stale = [
-      readme !== wantReadme && 'README.md',
+      doc !== wantDoc && CONFIG_DOC,
       readFileSync(envPath, 'utf8') !== wantEnv && '.env.example',
     ].filter(Boolean);
     if (stale.length > 0) {
@@ -58,7 +63,7 @@ if (import.meta.main) {
       process.exit(1);
     }
   } else {
-    writeFileSync(readmePath, wantReadme);
+    writeFileSync(docPath, wantDoc);
     writeFileSync(envPath, wantEnv);
   }
 }

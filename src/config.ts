@@ -194,8 +194,8 @@ const port = (raw: string) => int(1, 65535)(raw);
 const portAccepts = 'an integer port from 1 to 65535';
 
 /**
- * Every variable the service reads, with its default. The README's configuration table and
- * `.env.example` list exactly these (a test keeps them in step).
+ * Every variable the service reads, with its default. The configuration table of
+ * docs/configuration.md and `.env.example` list exactly these (a test keeps them in step).
  */
 export const VARIABLES: readonly Variable[] = [
   variable({
@@ -644,7 +644,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'jaegerEndpoint',
     default: '',
     accepts: 'an http:// or https:// URL, or empty',
-    doc: 'The seed’s name for the trace collector: used as OTEL_EXPORTER_OTLP_ENDPOINT when that is empty (Jaeger takes OTLP).',
+    doc: 'Another name for the trace collector: used as OTEL_EXPORTER_OTLP_ENDPOINT when that is empty (Jaeger takes OTLP).',
     parse: url(['http:', 'https:'], true),
   }),
   variable({

@@ -1,4 +1,19 @@
 import type { Clock } from './clock.ts';
+import type { Logger } from './logger.ts';
+
+/**
+ * What idle compaction runs: a full collection, and glibc's `malloc_trim`. They act on the whole
+ * process, so a system runs them only when its owner asks; the service does (`npm start` passes
+ * `--expose-gc`).
+ */
+export interface IdleCompactionHooks {
+  /** The memory-reducing collection (`gc` as `node --expose-gc` exposes it). */
+  readonly collect: () => void;
+  /** Gives malloc's free pages back after the collection; returns whether it gave any. */
+  readonly trimMalloc?: () => boolean;
+  /** Reads the resident set size in bytes (tests pass a fake one). */
+  readonly rss?: () => number;
+}
 
 /** One compaction, as /info and the log show it. */
 export interface Compaction {
@@ -160,4 +175,35 @@ export function exposedCollector(): (() => void) | undefined {
   const gc = globalThis.gc;
   if (typeof gc !== 'function') return undefined;
   return () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+}
+
+/** RSS growth since the last idle compaction below which another is not worth its pause. */
+const COMPACT_AFTER_GROWTH_BYTES = 16 * 2 ** 20;
+const toMb = (bytes: number): number => Math.round(bytes / 2 ** 17) / 8;
+
+/** A compactor with the service's settings that logs each compaction; none without hooks or time. */
+export function idleCompactor(
+  hooks: IdleCompactionHooks | undefined,
+  idleSecs: number,
+  parts: Pick<IdleCompactorOptions, 'activity' | 'quiet' | 'clock'> & { readonly logger: Logger },
+): IdleCompactor | undefined {
+  if (hooks === undefined || idleSecs === 0) return undefined;
+  return new IdleCompactor({
+    ...parts,
+    idleMs: idleSecs * 1000,
+    minGrowthBytes: COMPACT_AFTER_GROWTH_BYTES,
+    collect: hooks.collect,
+    trimMalloc: hooks.trimMalloc,
+    rss: hooks.rss ?? process.memoryUsage.rss,
+    onCompacted: (c) =>
+      parts.logger.info(
+        {
+          rss_before_mb: toMb(c.rssBeforeBytes),
+          rss_after_mb: toMb(c.rssAfterBytes),
+          pause_ms: c.pauseMs,
+          malloc_trimmed: c.mallocTrimmed,
+        },
+        'idle: memory taken under load given back',
+      ),
+  });
 }

@@ -1,42 +1,43 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Andon, type AndonChange } from './andon/board.ts';
+import { Andon, type AndonChange, andonThresholds } from './andon/board.ts';
 import { AndonPacer } from './andon/pacer.ts';
 import type { BoardView } from './andon/view.ts';
 import { type Backends, createBackends } from './backends.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { resolveConfig, type TpsConfig } from './config.ts';
-import { SignalNotFoundError, UnknownSignalTypeError } from './errors.ts';
+import { SignalNotFoundError } from './errors.ts';
 import { HandlerRegistry, type SignalHandler } from './handlers/registry.ts';
-import { WorkerPool } from './heijunka/worker-pool.ts';
-import { COMPACTION_OFF, type IdleCompactionStatus, IdleCompactor } from './idle-compaction.ts';
+import { poolOptions, WorkerPool } from './heijunka/worker-pool.ts';
+import {
+  COMPACTION_OFF,
+  type IdleCompactionHooks,
+  type IdleCompactionStatus,
+  type IdleCompactor,
+  idleCompactor,
+} from './idle-compaction.ts';
 import { breakerOptions, Jidoka } from './jidoka/jidoka.ts';
 import { Kaizen } from './kaizen/metrics.ts';
-import type { KanbanQueue } from './kanban/queue.ts';
+import type { Delivery, KanbanQueue } from './kanban/queue.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Exposition } from './observability/exposition.ts';
-import {
-  andonReadings,
-  boardView,
-  type CircuitBody,
-  circuitBody,
-  type HealthReport,
-  type HeijunkaReport,
-  healthReport,
-  heijunkaReport,
-  type JidokaReport,
-  jidokaReport,
-  type MetricsReport,
-  metricsReport,
-  type Readings,
-  type SystemState,
+import type {
+  CircuitBody,
+  HealthReport,
+  HeijunkaReport,
+  JidokaReport,
+  MetricsReport,
+  Readings,
+  SystemState,
 } from './observability/views.ts';
-import { Intake, type SubmitRequest } from './pipeline/intake.ts';
-import { Processor } from './pipeline/processor.ts';
+import * as views from './observability/views.ts';
+import { Intake, intakeOptions, type SubmitRequest } from './pipeline/intake.ts';
+import { LineControl } from './pipeline/line-control.ts';
+import { Processor, processorOptions } from './pipeline/processor.ts';
 import { Waiters } from './pipeline/waiters.ts';
 import { type SignalStatus, signalStatus } from './signal.ts';
 import type { StatusStore } from './status/store.ts';
 import { Supervisor } from './supervision.ts';
-import { IdsOnlyTracer, type Tracer } from './tracing/tracer.ts';
+import { configuredTracer } from './tracing/configured.ts';
+import { IdsOnlyTracer, shutdownWithin, type Tracer } from './tracing/tracer.ts';
 import { VERSION } from './version.ts';
 import { wireEvents } from './wiring.ts';
 
@@ -44,6 +45,7 @@ export type {
   CircuitBody,
   HealthReport,
   HeijunkaReport,
+  IdleCompactionHooks,
   JidokaReport,
   MetricsReport,
   SubmitRequest,
@@ -64,20 +66,6 @@ export interface StopReport {
   readonly remaining: number;
 }
 
-/**
- * Idle compaction (see `IdleCompactor`): a full collection, and glibc's `malloc_trim`, once the
- * system has been quiet. They act on the whole process, so a system runs them only when its
- * owner asks; the service does (`npm start` passes `--expose-gc`).
- */
-export interface IdleCompactionHooks {
-  /** The memory-reducing collection (`gc` as `node --expose-gc` exposes it). */
-  readonly collect: () => void;
-  /** Gives malloc's free pages back after the collection; returns whether it gave any. */
-  readonly trimMalloc?: () => boolean;
-  /** Reads the resident set size in bytes (tests pass a fake one). */
-  readonly rss?: () => number;
-}
-
 export interface TpsSystemOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
@@ -95,9 +83,6 @@ export interface TpsSystemOptions {
 
 /** How long stopping waits for the last spans to be exported. */
 const TRACE_SHUTDOWN_MS = 3_000;
-/** RSS growth since the last idle compaction below which another is not worth its pause. */
-const COMPACT_AFTER_GROWTH_BYTES = 16 * 2 ** 20;
-const toMb = (bytes: number): number => Math.round(bytes / 2 ** 17) / 8;
 
 /**
  * The TPS system: Jidoka, Kanban, Andon, Kaizen, Heijunka and tracing around a registry of
@@ -122,6 +107,7 @@ export class TpsSystem {
   readonly #intake: Intake;
   readonly #processor: Processor;
   readonly #waiters: Waiters;
+  readonly #lines: LineControl;
   readonly #pacer: AndonPacer;
   readonly #compactor: IdleCompactor | undefined;
   readonly #startedAt: number;
@@ -138,25 +124,13 @@ export class TpsSystem {
     this.logger = options.logger ?? createLogger(config);
     this.#jidoka = new Jidoka(breakerOptions(config), clock);
     this.#kaizen = new Kaizen(clock, config.sloTargetMs, config.sloObjectivePct);
-    this.#andon = new Andon(config.andonHistory, clock, {
-      queueYellowPct: config.andonQueueYellowPct,
-      errorYellowPct: config.andonErrorYellowPct,
-      errorRedPct: config.andonErrorRedPct,
-      p99YellowMs: config.andonP99YellowMs,
-      p99RedMs: config.andonP99RedMs,
-      clearMs: config.andonClearSecs * 1000,
-    });
-    this.#backends = createBackends(config, this.logger, clock, {
-      queue: options.queue,
-      store: options.store,
-    });
+    this.#andon = new Andon(config.andonHistory, clock, andonThresholds(config));
+    this.#backends = createBackends(config, this.logger, clock, options);
     const { queue, store } = this.#backends;
     this.#supervisor = new Supervisor(clock);
     this.#waiters = new Waiters(store);
-    this.#pacer = new AndonPacer(
-      () => this.#andon.evaluate(andonReadings(this.#readings)),
-      options.andonEveryMs ?? 500,
-    );
+    const evaluate = () => this.#andon.evaluate(views.andonReadings(this.#readings));
+    this.#pacer = new AndonPacer(evaluate, options.andonEveryMs ?? 500);
     const tracer = () => this.#tracer;
     const parts = {
       registry: this.#registry,
@@ -168,41 +142,19 @@ export class TpsSystem {
       logger: this.logger,
       tracer,
     };
-    this.#intake = new Intake(
-      { ...parts, closed: () => this.#closedBecause() },
-      {
-        maxAttempts: config.maxAttempts,
-        defaultTimeoutMs: config.defaultTimeoutMs,
-        maxTimeoutMs: config.maxTimeoutMs,
-        highWaterPct: config.kanbanHighWaterPct,
-      },
-    );
+    this.#intake = new Intake({ ...parts, closed: () => this.#closedBecause() }, intakeOptions(config));
     this.#processor = new Processor(
       { ...parts, finished: (r) => this.#waiters.finished(r), deadLettered: () => this.#pacer.soon() },
-      {
-        maxAttempts: config.maxAttempts,
-        retryBaseMs: config.retryBaseMs,
-        retryMaxMs: config.retryMaxMs,
-        random: options.random ?? Math.random,
-      },
+      processorOptions(config, options.random ?? Math.random),
     );
-    this.#pool = new WorkerPool(
-      queue,
-      (d, workerId) => this.#processor.process(d, workerId),
-      this.#supervisor,
-      clock,
-      {
-        workers: config.numWorkers,
-        minWorkers: config.heijunkaPool,
-        cards: config.workerCards,
-        scaling: {
-          max: config.heijunkaPoolMax,
-          targetMs: config.sloTargetMs,
-          upCooldownMs: config.heijunkaScaleUpSecs * 1000,
-          downCooldownMs: config.heijunkaScaleDownSecs * 1000,
-        },
-      },
-    );
+    const process = (d: Delivery, workerId: string) => this.#processor.process(d, workerId);
+    this.#pool = new WorkerPool(queue, process, this.#supervisor, clock, poolOptions(config));
+    this.#lines = new LineControl({
+      registry: this.#registry,
+      jidoka: this.#jidoka,
+      andon: this.#andon,
+      logger: this.logger,
+    });
     this.#readings = {
       state: () => this.#state,
       clock,
@@ -215,21 +167,15 @@ export class TpsSystem {
       tracer,
       leveling: () => this.#backends.leveling(),
     };
-    this.exposition = new Exposition(this.#kaizen, () => ({
-      circuits: this.#jidoka.snapshots(),
-      queueDepth: queue.depth(),
-      queueCapacity: queue.capacity,
-      dlqDepth: queue.dlqDepth(),
-      inFlight: this.#pool.inFlight(),
-      workersAvailable: this.#pool.running(),
-      brokerUp: queue.health().healthy,
-      andon: this.#andon.board(),
-      andonAlerts: this.#andon.alerts(),
-      heijunka: this.#pool.snapshot(),
-      tracing: this.#tracer.status(),
-      compaction: this.compaction(),
-    }));
-    this.#compactor = this.#idleCompactor(options.idleCompaction);
+    this.exposition = new Exposition(this.#kaizen, () =>
+      views.expositionReadings(this.#readings, this.compaction()),
+    );
+    this.#compactor = idleCompactor(options.idleCompaction, config.idleCompactSecs, {
+      activity: () => this.#kaizen.activity(),
+      quiet: () => queue.depth() === 0 && this.#pool.inFlight() === 0,
+      clock,
+      logger: this.logger,
+    });
   }
 
   get state(): SystemState {
@@ -264,19 +210,7 @@ export class TpsSystem {
 
   async start(): Promise<void> {
     if (this.#state !== 'created') throw new Error(`cannot start a system that is ${this.#state}`);
-    const endpoint = this.config.otlpEndpoint || this.config.jaegerEndpoint;
-    if (endpoint !== '') {
-      // Loaded only when used: without an endpoint the SDK costs nothing, not even memory.
-      const { OtelTracer } = await import('./tracing/otel.ts');
-      this.#tracer = new OtelTracer({
-        endpoint,
-        serviceName: this.config.appName,
-        serviceVersion: VERSION,
-        environment: this.config.appEnvironment,
-        sampleRatio: this.config.traceSampleRatio,
-        maxTracesPerSec: this.config.traceMaxPerSec,
-      });
-    }
+    this.#tracer = await configuredTracer(this.config, VERSION);
     this.#unwire = wireEvents({
       config: this.config,
       logger: this.logger,
@@ -342,22 +276,22 @@ export class TpsSystem {
   }
 
   health(): HealthReport {
-    return healthReport(this.#readings);
+    return views.healthReport(this.#readings);
   }
 
   /** Kaizen's figures, with Heijunka's levelling figures beside them (GET /metrics). */
   metrics(): MetricsReport {
-    return metricsReport(this.#readings);
+    return views.metricsReport(this.#readings);
   }
 
   /** The pool, its workers and scaling, and what waits where (GET /heijunka). */
   heijunka(): HeijunkaReport {
-    return heijunkaReport(this.#readings);
+    return views.heijunkaReport(this.#readings);
   }
 
   /** Every line's circuit in detail, and the rules they follow (GET /jidoka). */
   jidokaReport(): JidokaReport {
-    return jidokaReport(this.#jidoka);
+    return views.jidokaReport(this.#jidoka);
   }
 
   /**
@@ -366,13 +300,7 @@ export class TpsSystem {
    * @throws {UnknownSignalTypeError} when no handler is registered for `type`.
    */
   isolateLine(type: string): CircuitBody {
-    this.#knownLine(type);
-    const wasOpen = this.#jidoka.breaker(type).state === 'Open';
-    const snapshot = this.#jidoka.isolate(type);
-    // Already open: no transition, but the board still records the operator's act.
-    if (wasOpen) this.#andon.alert('jidoka', 'RED', `circuit ${type} isolated by an operator`);
-    this.logger.warn({ signal_type: type }, 'line isolated by an operator');
-    return circuitBody(snapshot);
+    return views.circuitBody(this.#lines.isolate(type));
   }
 
   /**
@@ -380,15 +308,12 @@ export class TpsSystem {
    * @throws {UnknownSignalTypeError} when no handler is registered for `type`.
    */
   resetLine(type: string): CircuitBody {
-    this.#knownLine(type);
-    const snapshot = this.#jidoka.reset(type);
-    this.logger.info({ signal_type: type }, 'line reset by an operator');
-    return circuitBody(snapshot);
+    return views.circuitBody(this.#lines.reset(type));
   }
 
   /** The Andon board with the figures each tile shows (GET /andon, the live stream and page). */
   andonBoard(): BoardView {
-    return boardView(this.#readings);
+    return views.boardView(this.#readings);
   }
 
   /** Calls `listener` with each change of the Andon board; returns what unsubscribes it. */
@@ -438,12 +363,8 @@ export class TpsSystem {
       { queued: queue.depth(), in_flight: this.#pool.inFlight(), drain_timeout_ms: drainTimeoutMs },
       'draining: intake stopped',
     );
-    const deadline = performance.now() + drainTimeoutMs;
-    const embedded = queue.backend === 'memory';
-    if (embedded) await until(() => queue.depth() === 0 && this.#pool.inFlight() === 0, deadline);
-    await this.#pool.stopPulling();
-    await until(() => this.#pool.inFlight() === 0, deadline);
-    const remaining = this.#pool.inFlight() + (embedded ? queue.depth() : 0);
+    // Nothing in the embedded queue outlives the process: it is drained too.
+    const remaining = await this.#pool.drain(drainTimeoutMs, { queueToo: queue.backend === 'memory' });
     this.#processor.stop(new Error('system stopping'));
     this.#pacer.stop();
     this.#compactor?.stop();
@@ -453,11 +374,7 @@ export class TpsSystem {
     await this.#waiters.releaseAll();
     await this.#backends.close();
     // The last spans get a bounded chance to leave: a collector that is down must not hold the exit.
-    const exported = await Promise.race([
-      this.#tracer.shutdown().then(() => true),
-      sleep(TRACE_SHUTDOWN_MS, false, { ref: false }),
-    ]);
-    if (!exported)
+    if (!(await shutdownWithin(this.#tracer, TRACE_SHUTDOWN_MS)))
       this.logger.warn({ timeout_ms: TRACE_SHUTDOWN_MS }, 'trace exporter did not finish; spans dropped');
     this.#state = 'stopped';
     const report = { drained: remaining === 0, remaining };
@@ -469,42 +386,6 @@ export class TpsSystem {
   #closedBecause(): string | undefined {
     if (this.#state === 'running') return undefined;
     return this.#state === 'created' ? 'the system has not started' : 'the system is shutting down';
-  }
-
-  #knownLine(type: string): void {
-    if (!this.#registry.has(type)) throw new UnknownSignalTypeError(type, this.#registry.types(), 'path');
-  }
-
-  #idleCompactor(hooks: IdleCompactionHooks | undefined): IdleCompactor | undefined {
-    if (hooks === undefined || this.config.idleCompactSecs === 0) return undefined;
-    const { queue } = this.#backends;
-    return new IdleCompactor({
-      idleMs: this.config.idleCompactSecs * 1000,
-      minGrowthBytes: COMPACT_AFTER_GROWTH_BYTES,
-      activity: () => this.#kaizen.activity(),
-      quiet: () => queue.depth() === 0 && this.#pool.inFlight() === 0,
-      collect: hooks.collect,
-      trimMalloc: hooks.trimMalloc,
-      rss: hooks.rss ?? process.memoryUsage.rss,
-      clock: this.#clock,
-      onCompacted: (c) =>
-        this.logger.info(
-          {
-            rss_before_mb: toMb(c.rssBeforeBytes),
-            rss_after_mb: toMb(c.rssAfterBytes),
-            pause_ms: c.pauseMs,
-            malloc_trimmed: c.mallocTrimmed,
-          },
-          'idle: memory taken under load given back',
-        ),
-    });
-  }
-}
-
-/** Waits until `done()` or the deadline (a `performance.now()` time), looking every 10 ms. */
-async function until(done: () => boolean, deadline: number): Promise<void> {
-  while (!done() && performance.now() < deadline) {
-    await sleep(Math.min(10, Math.max(1, deadline - performance.now())));
   }
 }
 

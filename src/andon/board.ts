@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import type { TpsConfig } from '../config.ts';
 
 export type Level = 'GREEN' | 'YELLOW' | 'RED';
 export const PRINCIPLES = ['jidoka', 'kanban', 'andon', 'kaizen', 'heijunka', 'tracing'] as const;
@@ -34,6 +35,18 @@ export interface AndonThresholds {
    * this long, so a reading hovering at a threshold does not flap the board (0: no hold).
    */
   readonly clearMs: number;
+}
+
+/** The board's thresholds from the configuration (TPS_ANDON_*). */
+export function andonThresholds(c: TpsConfig): AndonThresholds {
+  return {
+    queueYellowPct: c.andonQueueYellowPct,
+    errorYellowPct: c.andonErrorYellowPct,
+    errorRedPct: c.andonErrorRedPct,
+    p99YellowMs: c.andonP99YellowMs,
+    p99RedMs: c.andonP99RedMs,
+    clearMs: c.andonClearSecs * 1000,
+  };
 }
 
 export const DEFAULT_THRESHOLDS: AndonThresholds = {

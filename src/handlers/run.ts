@@ -9,104 +9,9 @@ export interface RunOutcome {
   readonly error: unknown;
 }
 
-/** A running attempt's deadline: a node in the list of deadlines of its timeout length. */
-class Deadline {
-  readonly at: number;
-  readonly attempt: Attempt;
-  readonly line: DeadlineLine;
-  prev: Deadline | undefined = undefined;
-  next: Deadline | undefined = undefined;
-  /** In its line: from `add` until `remove`. */
-  linked = true;
-
-  constructor(at: number, attempt: Attempt, line: DeadlineLine) {
-    this.at = at;
-    this.attempt = attempt;
-    this.line = line;
-  }
-}
-
 /**
- * The deadlines of every running attempt with one timeout length, earliest first, under one
- * timer. With a Node.js timer per attempt (set when it starts, cleared when it ends) an attempt's
- * bookkeeping took 1.26–1.48 µs in process, 0.86 µs this way (BENCHMARKS.md (o)): an attempt adds
- * a node at the end and unlinks it when it ends, and the line's one timer waits for its earliest
- * deadline. Attempts of one length start in time order, so appending keeps the line sorted.
- * Deadlines are read on `performance.now()`; the timer may wake a little early (Node.js times it
- * from the event loop's cached clock) and is then set again for what is left.
- */
-class DeadlineLine {
-  static readonly #lines = new Map<number, DeadlineLine>();
-  readonly #ms: number;
-  #head: Deadline | undefined;
-  #tail: Deadline | undefined;
-  #timer: NodeJS.Timeout | undefined;
-
-  private constructor(ms: number) {
-    this.#ms = ms;
-  }
-
-  /** Puts `attempt`'s deadline, `ms` from now, in the line of that length. */
-  static add(attempt: Attempt, ms: number): Deadline {
-    let line = DeadlineLine.#lines.get(ms);
-    if (line === undefined) {
-      line = new DeadlineLine(ms);
-      DeadlineLine.#lines.set(ms, line);
-    }
-    const deadline = new Deadline(performance.now() + ms, attempt, line);
-    const tail = line.#tail;
-    if (tail === undefined) {
-      line.#head = deadline;
-      line.#arm(ms);
-    } else {
-      tail.next = deadline;
-      deadline.prev = tail;
-    }
-    line.#tail = deadline;
-    return deadline;
-  }
-
-  /** Takes `deadline` out of its line (its attempt ended, or its time came); once only. */
-  static remove(deadline: Deadline): void {
-    if (!deadline.linked) return;
-    deadline.linked = false;
-    const line = deadline.line;
-    const { prev, next } = deadline;
-    if (prev === undefined) line.#head = next;
-    else prev.next = next;
-    if (next === undefined) line.#tail = prev;
-    else next.prev = prev;
-    deadline.prev = undefined;
-    deadline.next = undefined;
-    if (line.#head === undefined) {
-      clearTimeout(line.#timer);
-      line.#timer = undefined;
-      DeadlineLine.#lines.delete(line.#ms);
-    }
-  }
-
-  #arm(ms: number): void {
-    this.#timer = setTimeout(DeadlineLine.#due, Math.max(1, Math.ceil(ms)), this);
-  }
-
-  /** The timer: ends every attempt whose deadline has come, then waits for the next one. */
-  static #due(line: DeadlineLine): void {
-    line.#timer = undefined;
-    const now = performance.now();
-    for (let d = line.#head; d !== undefined && d.at <= now; d = line.#head) {
-      DeadlineLine.remove(d);
-      d.attempt.expire();
-    }
-    const head = line.#head;
-    if (head !== undefined && line.#timer === undefined) line.#arm(head.at - now);
-  }
-}
-
-/**
- * One attempt of one handler: its context, its deadline and how it ends. A single object per
- * attempt (no closures), and the AbortController is only made if the handler asks for
- * `abortSignal`: many handlers never do, and each live object costs the garbage collector while
- * the handler waits.
+ * One attempt of one handler: its context, its deadline and how it ends. The AbortController is
+ * made only if the handler asks for `abortSignal`: many handlers never do.
  */
 class Attempt implements HandlerContext {
   readonly attempt: number;
@@ -114,7 +19,7 @@ class Attempt implements HandlerContext {
   readonly traceId: string;
   readonly #signal: WorkSignal;
   readonly #running: Set<Attempt>;
-  readonly #deadline: Deadline;
+  readonly #timer: NodeJS.Timeout;
   #controller: AbortController | undefined;
   #resolve: ((outcome: RunOutcome) => void) | undefined;
 
@@ -132,7 +37,7 @@ class Attempt implements HandlerContext {
     this.#running = running;
     this.#resolve = resolve;
     running.add(this);
-    this.#deadline = DeadlineLine.add(this, signal.timeoutMs);
+    this.#timer = setTimeout(() => this.abort(new HandlerTimeoutError(signal.timeoutMs)), signal.timeoutMs);
   }
 
   get abortSignal(): AbortSignal {
@@ -160,14 +65,9 @@ class Attempt implements HandlerContext {
     const resolve = this.#resolve;
     if (resolve === undefined) return; // already ended: a late result after the deadline is ignored
     this.#resolve = undefined;
-    DeadlineLine.remove(this.#deadline);
+    clearTimeout(this.#timer);
     this.#running.delete(this);
     resolve({ ok, message, data, error });
-  }
-
-  /** Its deadline came: the handler is aborted and the attempt fails as timed out. */
-  expire(): void {
-    this.abort(new HandlerTimeoutError(this.#signal.timeoutMs));
   }
 }
 

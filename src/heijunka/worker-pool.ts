@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../clock.ts';
+import type { TpsConfig } from '../config.ts';
 import type { Delivery, KanbanQueue } from '../kanban/queue.ts';
 import type { Supervisor } from '../supervision.ts';
 import { type ScaleDecision, Scaler, type ScalerOptions } from './scaler.ts';
@@ -108,6 +110,21 @@ export interface WorkerPoolOptions {
   };
 }
 
+/** The pool's settings from the configuration (TPS_NUM_WORKERS, TPS_WORKER_CARDS, TPS_HEIJUNKA_*). */
+export function poolOptions(c: TpsConfig): WorkerPoolOptions {
+  return {
+    workers: c.numWorkers,
+    minWorkers: c.heijunkaPool,
+    cards: c.workerCards,
+    scaling: {
+      max: c.heijunkaPoolMax,
+      targetMs: c.sloTargetMs,
+      upCooldownMs: c.heijunkaScaleUpSecs * 1000,
+      downCooldownMs: c.heijunkaScaleDownSecs * 1000,
+    },
+  };
+}
+
 /**
  * Heijunka's worker pool. Each worker runs a pull loop under the supervisor: it pulls from the
  * Kanban only as many signals as it has free cards, hands each to `process`, and gets the card
@@ -186,6 +203,20 @@ export class WorkerPool {
     this.#started = false;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await Promise.all(this.#workers.map((w) => this.#supervisor.stop(w.id)));
+  }
+
+  /**
+   * Lets the work in hand finish, within `timeoutMs`: with `queueToo`, first everything queued as
+   * well (the workers keep pulling), then the pool stops pulling. Returns what was left: signals in
+   * flight, and with `queueToo` those still queued.
+   */
+  async drain(timeoutMs: number, options: { readonly queueToo: boolean }): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    const queue = this.#queue;
+    if (options.queueToo) await until(() => queue.depth() === 0 && this.inFlight() === 0, deadline);
+    await this.stopPulling();
+    await until(() => this.inFlight() === 0, deadline);
+    return this.inFlight() + (options.queueToo ? queue.depth() : 0);
   }
 
   inFlight(): number {
@@ -388,5 +419,12 @@ export class WorkerPool {
       w.wake();
     };
     this.#process(d, w.id).then(done, done);
+  }
+}
+
+/** Waits until `done()` or the deadline (a `performance.now()` time), looking every 10 ms. */
+async function until(done: () => boolean, deadline: number): Promise<void> {
+  while (!done() && performance.now() < deadline) {
+    await sleep(Math.min(10, Math.max(1, deadline - performance.now())));
   }
 }

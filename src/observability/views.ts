@@ -3,12 +3,14 @@ import type { BoardView } from '../andon/view.ts';
 import type { Clock } from '../clock.ts';
 import type { LevelerSnapshot } from '../heijunka/leveler.ts';
 import type { HeijunkaSnapshot, WorkerPool } from '../heijunka/worker-pool.ts';
+import type { IdleCompactionStatus } from '../idle-compaction.ts';
 import type { CircuitSnapshot, CircuitState } from '../jidoka/circuit-breaker.ts';
 import type { Jidoka } from '../jidoka/jidoka.ts';
 import type { Kaizen, KaizenSnapshot } from '../kaizen/metrics.ts';
 import type { KanbanQueue } from '../kanban/queue.ts';
 import type { ComponentHealth, Supervisor } from '../supervision.ts';
 import type { Tracer } from '../tracing/tracer.ts';
+import type { ExpositionReadings } from './exposition.ts';
 
 export type SystemState = 'created' | 'running' | 'draining' | 'stopped';
 
@@ -171,6 +173,24 @@ export function jidokaReport(jidoka: Jidoka): JidokaReport {
     circuits: Object.fromEntries(
       Object.entries(jidoka.snapshots()).map(([type, c]) => [type, circuitBody(c)]),
     ),
+  };
+}
+
+/** What the Prometheus exposition reads at each scrape. */
+export function expositionReadings(r: Readings, compaction: IdleCompactionStatus): ExpositionReadings {
+  return {
+    circuits: r.jidoka.snapshots(),
+    queueDepth: r.queue.depth(),
+    queueCapacity: r.queue.capacity,
+    dlqDepth: r.queue.dlqDepth(),
+    inFlight: r.pool.inFlight(),
+    workersAvailable: r.pool.running(),
+    brokerUp: r.queue.health().healthy,
+    andon: r.andon.board(),
+    andonAlerts: r.andon.alerts(),
+    heijunka: r.pool.snapshot(),
+    tracing: r.tracer().status(),
+    compaction,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import type { TpsConfig } from '../config.ts';
 import {
   CircuitOpenError,
   InvalidSignalError,
@@ -43,6 +44,15 @@ export interface IntakeOptions {
   readonly maxTimeoutMs: number;
   /** TPS_KANBAN_HIGH_WATER: queue fill (percent) from which low priorities are shed. */
   readonly highWaterPct: number;
+}
+
+export function intakeOptions(c: TpsConfig): IntakeOptions {
+  return {
+    maxAttempts: c.maxAttempts,
+    defaultTimeoutMs: c.defaultTimeoutMs,
+    maxTimeoutMs: c.maxTimeoutMs,
+    highWaterPct: c.kanbanHighWaterPct,
+  };
 }
 
 /** What intake works with; the system owns them all. */

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import type { TpsConfig } from '../config.ts';
 import { PermanentError } from '../errors.ts';
 import type { HandlerRegistry } from '../handlers/registry.ts';
 import { type Attempt, abortAll, type RunOutcome, runHandler } from '../handlers/run.ts';
@@ -17,6 +18,10 @@ export interface ProcessorOptions {
   readonly retryMaxMs: number;
   /** Source of randomness for retry jitter (tests make it fixed). */
   readonly random: () => number;
+}
+
+export function processorOptions(c: TpsConfig, random: () => number): ProcessorOptions {
+  return { maxAttempts: c.maxAttempts, retryBaseMs: c.retryBaseMs, retryMaxMs: c.retryMaxMs, random };
 }
 
 /** What the processor works with; the system owns them all. */

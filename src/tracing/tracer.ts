@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { newSpanId, newTraceId } from '../ids.ts';
 import type { ParentRef } from './trace-context.ts';
 
@@ -110,4 +111,9 @@ export class IdsOnlyTracer implements Tracer {
   async flush(): Promise<void> {}
 
   async shutdown(): Promise<void> {}
+}
+
+/** Shuts `tracer` down, giving up after `ms`; true when it finished in time. */
+export async function shutdownWithin(tracer: Tracer, ms: number): Promise<boolean> {
+  return Promise.race([tracer.shutdown().then(() => true), sleep(ms, false, { ref: false })]);
 }

@@ -57,7 +57,7 @@ test('attempts sharing a timeout length end on their own deadlines, the finished
   assert.equal(timeouts(), before, 'no timer left behind once every attempt ended');
 });
 
-test('a shorter timeout started later still ends first (one line per length)', async () => {
+test('a shorter timeout started later still ends first', async () => {
   const running = new Set<Attempt>();
   const ended: string[] = [];
   const long = runHandler(never, testSignal({ timeoutMs: 400 }), 1, 'w', running).then(() =>
@@ -70,7 +70,7 @@ test('a shorter timeout started later still ends first (one line per length)', a
   assert.deepEqual(ended, ['30 ms', '400 ms']);
 });
 
-test('an attempt that ends before its deadline leaves the others in its line on time', async () => {
+test('an attempt that ends before its deadline leaves the others on time', async () => {
   const running = new Set<Attempt>();
   let finish: (() => void) | undefined;
   const first = runHandler(
@@ -81,7 +81,7 @@ test('an attempt that ends before its deadline leaves the others in its line on 
     running,
   );
   const second = runHandler(never, testSignal({ timeoutMs: 60 }), 1, 'w', running);
-  finish?.(); // the head of the line leaves early
+  finish?.(); // the first leaves early
   assert.equal((await first).ok, true);
   const late = await second;
   assert.ok(late.error instanceof HandlerTimeoutError);

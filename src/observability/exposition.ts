@@ -36,8 +36,8 @@ const ANDON_LEVEL = { GREEN: 0, YELLOW: 1, RED: 2 } as const;
 
 /**
  * A metric whose values are computed when scraped. Every family here is read from state the system
- * keeps anyway (Kaizen's counts and HDR histograms, the breakers, the queue, the board), so the hot
- * path pays nothing for Prometheus.
+ * keeps anyway (Kaizen's counts and latency buckets, the breakers, the queue, the board), so the
+ * hot path pays for Prometheus no more than Kaizen's own recording.
  */
 class ComputedMetric {
   readonly name: string;

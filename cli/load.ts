@@ -10,7 +10,7 @@ import {
   request as httpsRequest,
 } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { newHistogram, toMicros } from '../src/kaizen/histogram.ts';
+import { newHistogram, toMicros, valueAtPerMille } from '../src/kaizen/histogram.ts';
 import type { Percentiles, RunResult, Tick } from './result.ts';
 import { verdict } from './verdict.ts';
 
@@ -219,15 +219,15 @@ async function circuitOpenings(client: Client): Promise<number | null> {
 }
 
 function percentiles(h: ReturnType<typeof newHistogram>): Percentiles {
-  // A percentile reads the top of its bucket, which can be a hair above the largest value seen.
-  const at = (p: number) => (h.totalCount === 0 ? 0 : Math.min(h.getValueAtPercentile(p), h.maxValue) / 1000);
+  // Each figure, the max too, is the top of its bucket (within 0.1 % of the values seen).
+  const at = (perMille: number) => valueAtPerMille(h, perMille) / 1000;
   return {
-    p50: at(50),
-    p95: at(95),
-    p99: at(99),
-    p999: at(99.9),
-    max: h.totalCount === 0 ? 0 : h.maxValue / 1000,
-    mean: h.totalCount === 0 ? 0 : h.mean / 1000,
+    p50: at(500),
+    p95: at(950),
+    p99: at(990),
+    p999: at(999),
+    max: h.count === 0 ? 0 : h.max / 1000,
+    mean: h.count === 0 ? 0 : h.mean / 1000,
   };
 }
 
@@ -294,7 +294,7 @@ export async function runLoad(o: LoadOptions): Promise<RunResult> {
       errors++;
       tickErrors++;
     }
-    histogram.recordValue(toMicros(latencyMs));
+    histogram.record(toMicros(latencyMs));
     tickLatencies.push(latencyMs);
     lastAnswerAt = performance.now();
     if (--inFlight === 0 && !sending) allAnswered();
@@ -366,7 +366,7 @@ export async function runLoad(o: LoadOptions): Promise<RunResult> {
       circuit: seen.circuit,
     };
     timeline.push(tick);
-    o.onTick?.(tick, sent, histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(99) / 1000);
+    o.onTick?.(tick, sent, valueAtPerMille(histogram, 990) / 1000);
   };
   const ticker = setInterval(() => void closeTick(), 1000);
 

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
-import { type Histogram, newHistogram, record, summarize, toMicros } from './histogram.ts';
+import { BucketCounts, type BucketReading } from './bucket-counts.ts';
+import { type Histogram, newHistogram, toMicros, valueAtPerMille } from './histogram.ts';
 import { RollingWindow } from './rolling-window.ts';
 import { WindowedHistogram } from './windowed-histogram.ts';
 
@@ -35,21 +36,19 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-const REPORTED = [50, 95, 99, 99.9];
-
+/** Mean and percentiles to the histogram's precision: `max_ms` is the top of its bucket, as they are. */
 function percentiles(h: Histogram): Percentiles {
-  const count = h.totalCount;
+  const count = h.count;
   if (count === 0) return NO_PERCENTILES;
   const ms = (us: number) => round3(us / 1000);
-  const { mean, values } = summarize(h, REPORTED);
   return {
     count,
-    avg_ms: ms(mean),
-    p50_ms: ms(values[0] as number),
-    p95_ms: ms(values[1] as number),
-    p99_ms: ms(values[2] as number),
-    p999_ms: ms(values[3] as number),
-    max_ms: ms(h.maxValue),
+    avg_ms: ms(h.mean),
+    p50_ms: ms(valueAtPerMille(h, 500)),
+    p95_ms: ms(valueAtPerMille(h, 950)),
+    p99_ms: ms(valueAtPerMille(h, 990)),
+    p999_ms: ms(valueAtPerMille(h, 999)),
+    max_ms: ms(h.max),
   };
 }
 
@@ -128,6 +127,12 @@ class Stats {
     queue_wait: newHistogram(),
     processing: newHistogram(),
   };
+  /** The since-start values again, by fixed bound, for the Prometheus exposition. */
+  readonly buckets: Record<LatencyKind, BucketCounts> = {
+    latency: new BucketCounts(),
+    queue_wait: new BucketCounts(),
+    processing: new BucketCounts(),
+  };
   readonly recent: Record<LatencyKind, WindowedHistogram> = {
     latency: new WindowedHistogram(SLICES, SLICE_MS),
     queue_wait: new WindowedHistogram(SLICES, SLICE_MS),
@@ -202,13 +207,9 @@ export class Kaizen {
   recordWait(type: string, waitMs: number): void {
     const us = toMicros(waitMs);
     const now = this.#clock.now();
-    record(this.#all.since.queue_wait, us);
-    this.#all.recent.queue_wait.record(us, now);
+    this.#record(this.#all, 'queue_wait', us, now);
     const t = this.#byType.get(type);
-    if (t) {
-      record(t.since.queue_wait, us);
-      t.recent.queue_wait.record(us, now);
-    }
+    if (t) this.#record(t, 'queue_wait', us, now);
   }
 
   /** Records a finished signal: `processingMs` of its last attempt, `latencyMs` end to end. */
@@ -231,7 +232,7 @@ export class Kaizen {
   /** End-to-end latency p99 (ms) of the signals finished in the last minute; 0 if none. */
   p99LatencyLastMinute(): number {
     const h = this.#all.recent.latency.merged(this.#clock.now(), WINDOWS['1m']);
-    return h.totalCount === 0 ? 0 : h.getValueAtPercentile(99) / 1000;
+    return valueAtPerMille(h, 990) / 1000;
   }
 
   /** Percent (0–100) of all signals finished since start that failed. */
@@ -240,9 +241,10 @@ export class Kaizen {
     return total === 0 ? 0 : (this.#all.errors * 100) / total;
   }
 
-  /** The since-start histogram of a kind, overall or of one type (for the Prometheus exposition). */
-  histogram(kind: LatencyKind, type?: string): Histogram | undefined {
-    return (type === undefined ? this.#all : this.#byType.get(type))?.since[kind];
+  /** Since-start values of a kind by bucket, overall or of one type (for the Prometheus exposition). */
+  buckets(kind: LatencyKind, type?: string): BucketReading {
+    const s = type === undefined ? this.#all : this.#byType.get(type);
+    return (s?.buckets[kind] ?? new BucketCounts()).read();
   }
 
   /** Since-start counts, overall or of one type. */
@@ -318,11 +320,15 @@ export class Kaizen {
     if (ok) s.success++;
     else s.errors++;
     if (withinSlo) s.withinSlo++;
-    record(s.since.processing, processingUs);
-    record(s.since.latency, latencyUs);
-    s.recent.processing.record(processingUs, now);
-    s.recent.latency.record(latencyUs, now);
+    this.#record(s, 'processing', processingUs, now);
+    this.#record(s, 'latency', latencyUs, now);
     s.counts.record(ok, withinSlo, now);
+  }
+
+  #record(s: Stats, kind: LatencyKind, us: number, now: number): void {
+    s.since[kind].record(us);
+    s.buckets[kind].record(us);
+    s.recent[kind].record(us, now);
   }
 
   #figures(s: Stats): TypeFigures {

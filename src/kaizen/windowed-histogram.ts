@@ -1,4 +1,4 @@
-import { type Histogram, merge, newHistogram, record } from './histogram.ts';
+import { type Histogram, newHistogram } from './histogram.ts';
 
 /** The finished slices of one window length, merged once per slice and reused until the next. */
 interface PastSlices {
@@ -26,6 +26,7 @@ export class WindowedHistogram {
     this.#sliceMs = sliceMs;
   }
 
+  /** Records `us`, whole microseconds from 1 to `MAX_US` (see `toMicros`). */
   record(us: number, nowMs: number): void {
     const slot = Math.floor(nowMs / this.#sliceMs);
     const i = slot % this.#slices.length;
@@ -38,19 +39,22 @@ export class WindowedHistogram {
       this.#stamps[i] = slot;
       h.reset();
     }
-    record(h, us);
+    h.record(us);
   }
 
-  /** The values recorded in the last `windowMs` (whole slices), merged into a histogram owned here. */
+  /**
+   * The values recorded in the last `windowMs` (whole slices), merged into a histogram owned here:
+   * read it before the next call.
+   */
   merged(nowMs: number, windowMs: number): Histogram {
     const current = Math.floor(nowMs / this.#sliceMs);
     const span = Math.min(this.#slices.length, Math.ceil(windowMs / this.#sliceMs));
     const past = this.#pastSlices(current, span);
     this.#merged.reset();
-    if (past.totalCount > 0) merge(this.#merged, past);
+    if (past.count > 0) this.#merged.add(past);
     const i = current % this.#slices.length;
     const now = this.#slices[i];
-    if (now !== undefined && this.#stamps[i] === current && now.totalCount > 0) merge(this.#merged, now);
+    if (now !== undefined && this.#stamps[i] === current && now.count > 0) this.#merged.add(now);
     return this.#merged;
   }
 
@@ -67,8 +71,8 @@ export class WindowedHistogram {
       for (let i = 0; i < this.#slices.length; i++) {
         const h = this.#slices[i];
         const stamp = this.#stamps[i] as number;
-        if (h !== undefined && stamp > current - span && stamp < current && h.totalCount > 0) {
-          merge(past.histogram, h);
+        if (h !== undefined && stamp > current - span && stamp < current && h.count > 0) {
+          past.histogram.add(h);
         }
       }
     }

@@ -3,7 +3,7 @@ import type { AndonBoard } from '../andon/board.ts';
 import type { HeijunkaSnapshot } from '../heijunka/worker-pool.ts';
 import type { IdleCompactionStatus } from '../idle-compaction.ts';
 import type { CircuitSnapshot } from '../jidoka/circuit-breaker.ts';
-import type { Histogram } from '../kaizen/histogram.ts';
+import type { BucketReading } from '../kaizen/bucket-counts.ts';
 import type { Kaizen, LatencyKind } from '../kaizen/metrics.ts';
 import type { TracingStatus } from '../tracing/tracer.ts';
 
@@ -31,18 +31,13 @@ interface Value {
   readonly metricName?: string;
 }
 
-/** Latency histogram buckets, seconds: the seed's latencies are 5–50 ms of work, 200 ms of SLO. */
-export const LATENCY_BUCKETS = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30, 60,
-];
-
 const CIRCUIT_LEVEL = { Closed: 0, HalfOpen: 1, Open: 2 } as const;
 const ANDON_LEVEL = { GREEN: 0, YELLOW: 1, RED: 2 } as const;
 
 /**
  * A metric whose values are computed when scraped. Every family here is read from state the system
- * keeps anyway (Kaizen's counts and HDR histograms, the breakers, the queue, the board), so the hot
- * path pays nothing for Prometheus.
+ * keeps anyway (Kaizen's counts and latency buckets, the breakers, the queue, the board), so the
+ * hot path pays for Prometheus no more than Kaizen's own recording.
  */
 class ComputedMetric {
   readonly name: string;
@@ -71,39 +66,17 @@ class ComputedMetric {
   reset(): void {}
 }
 
-/** Prometheus histogram samples (cumulative buckets, sum, count, in seconds) from an HDR histogram of µs. */
-function histogramValues(name: string, h: Histogram | undefined, labels: Labels): Value[] {
-  const out: Value[] = [];
-  // One pass over the HDR counts, bucket bounds in order; the sum from each bucket's median value.
-  const counts = new Array<number>(LATENCY_BUCKETS.length).fill(0);
-  let sumUs = 0;
-  if (h !== undefined && h.totalCount > 0) {
-    let b = 0;
-    let seen = 0;
-    const total = h.totalCount;
-    for (let i = 0; i < h.countsArrayLength && seen < total; i++) {
-      const c = h.getCountAtIndex(i);
-      if (c === 0) continue;
-      seen += c;
-      const us = h.highestEquivalentValue(h.valueFromIndex(i));
-      sumUs += h.medianEquivalentValue(us) * c;
-      while (b < LATENCY_BUCKETS.length && us > (LATENCY_BUCKETS[b] as number) * 1_000_000) b++;
-      if (b < counts.length) counts[b] = (counts[b] as number) + c;
-    }
-  }
-  let cumulative = 0;
-  LATENCY_BUCKETS.forEach((le, i) => {
-    cumulative += counts[i] as number;
-    out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: String(le) }, value: cumulative });
-  });
-  const count = h?.totalCount ?? 0;
-  out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
-  out.push({
-    metricName: `${name}_sum`,
-    labels,
-    value: sumUs / 1_000_000,
-  });
-  out.push({ metricName: `${name}_count`, labels, value: count });
+/** Prometheus histogram samples (cumulative buckets, sum, count) from Kaizen's bucket counts. */
+function histogramValues(name: string, reading: BucketReading, labels: Labels): Value[] {
+  const bucket = `${name}_bucket`;
+  const out: Value[] = reading.bounds.map((le, i) => ({
+    metricName: bucket,
+    labels: { ...labels, le: String(le) },
+    value: reading.cumulative[i] as number,
+  }));
+  out.push({ metricName: bucket, labels: { ...labels, le: '+Inf' }, value: reading.count });
+  out.push({ metricName: `${name}_sum`, labels, value: reading.sum });
+  out.push({ metricName: `${name}_count`, labels, value: reading.count });
   return out;
 }
 
@@ -141,7 +114,7 @@ export class Exposition {
       kaizen
         .types()
         .flatMap((type) =>
-          histogramValues(`tps_kaizen_${kind}_seconds`, kaizen.histogram(kind, type), { signal_type: type }),
+          histogramValues(`tps_kaizen_${kind}_seconds`, kaizen.buckets(kind, type), { signal_type: type }),
         );
 
     const metrics: ComputedMetric[] = [

@@ -115,7 +115,7 @@ describe('tps load generator', () => {
   });
 });
 
-describe('tps verdict (SPEC §5)', () => {
+describe('tps verdict', () => {
   type Input = Parameters<typeof verdict>[0];
   const base: Input = {
     errorRatePct: 0,

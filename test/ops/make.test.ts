@@ -49,14 +49,14 @@ const dockerCompose = [
 });
 
 describe('Makefile', () => {
-  test("has every target of the seed's guide, each listed by make help", async () => {
+  test('has every documented target, each listed by make help', async () => {
     const help = await make('help');
     assert.equal(help.code, 0, help.stderr);
     const listed = new Set([...help.stdout.matchAll(/^\s+make (\S+)/gm)].map((m) => m[1]));
-    const seed = ['up', 'down', 'test', 'load', 'spike', 'stress', 'chaos', 'health', 'metrics', 'info'];
-    seed.push('status', 'dashboard', 'traces', 'logs', 'logs-system', 'logs-nats', 'logs-rabbitmq');
-    seed.push('build', 'clean', 'profile', 'run');
-    for (const target of seed) assert.ok(listed.has(target), `make help lists ${target}`);
+    const targets = ['up', 'down', 'test', 'load', 'spike', 'stress', 'chaos', 'health', 'metrics', 'info'];
+    targets.push('status', 'dashboard', 'traces', 'logs', 'logs-system', 'logs-nats', 'logs-rabbitmq');
+    targets.push('build', 'clean', 'profile', 'run', 'test-deps');
+    for (const target of targets) assert.ok(listed.has(target), `make help lists ${target}`);
   });
 
   test('the Docker targets drive Docker Compose, or say in one line that it is missing', async () => {

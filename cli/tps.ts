@@ -39,8 +39,9 @@ async function chaos(c: ChaosCommand): Promise<number> {
     log: (line) => process.stderr.write(`${line}\n`),
   });
   if (c.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-  if (report.accepted === 0)
+  if (report.accepted === 0) {
     throw new Exit('chaos: the service accepted no signal, so nothing was tested', 1);
+  }
   return report.lost === 0 ? 0 : 1;
 }
 

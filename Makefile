@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 NPM ?= npm
 
-.PHONY: help run test bench lint typecheck install load spike stress chaos \
+.PHONY: help run test test-deps bench lint typecheck install load spike stress chaos \
 	up down logs logs-system logs-nats logs-rabbitmq build clean \
 	health metrics info status dashboard traces profile
 
@@ -25,10 +25,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 install: node_modules/.package-lock.json ## install dependencies (npm ci), including the pinned Node.js 24
 
-run: install ## start the service on the embedded queue (HTTP_PORT, default 8080)
+run: install ## start the service on the embedded queue (HTTP_PORT, default 8080); reads .env when there is one
 	$(NPM) start
 
-test: install ## typecheck, lint and run the whole test suite
+test-deps: ## install (as root, with apt-get) or name the Debian packages the tests need
+	@scripts/test-deps.sh
+
+# test-deps first: npm ci builds the native addon with the compiler it installs.
+test: test-deps install ## typecheck, lint and run the whole test suite
 	$(NPM) test
 
 bench: install ## run the benchmarks (see BENCHMARKS.md)

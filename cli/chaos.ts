@@ -2,14 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client, runLoad } from './load.ts';
 import { freePort } from './net.ts';
 import type { RunResult } from './result.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const HERE = fileURLToPath(import.meta.url);
+const ROOT = join(dirname(HERE), '..');
+// The service beside this file: src/main.ts in a clone, dist/src/main.js once compiled (Node
+// strips no types under node_modules, so an installed package runs the JavaScript).
+const SERVICE_MAIN = join(ROOT, 'src', `main${extname(HERE)}`);
 const NATS_SERVER = process.env.TPS_NATS_SERVER ?? 'nats-server';
 
 export interface ChaosOptions {
@@ -163,7 +167,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const service = new Managed(
     'service',
     process.execPath,
-    ['src/main.ts'],
+    [SERVICE_MAIN],
     {
       ...process.env,
       HTTP_PORT: String(httpPort),

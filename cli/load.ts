@@ -241,7 +241,7 @@ function quantile(sorted: number[], p: number): number {
  * earlier ones were answered, and its latency runs from that due time (so a server that stalls
  * shows the stall in every request it delays: no coordinated omission). Latencies go into an HDR
  * histogram (three significant digits). Afterwards it waits for the queue to drain and judges
- * the run by SPEC §5.
+ * the run (see verdict.ts).
  */
 export async function runLoad(o: LoadOptions): Promise<RunResult> {
   const client = new Client(o.url, o.token);

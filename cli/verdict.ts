@@ -21,7 +21,7 @@ const round = (n: number, digits = 1) => {
 };
 
 /**
- * The load-test verdict of SPEC §5, one criterion at a time, the worst one overall:
+ * The load-test verdict, one criterion at a time, the worst one overall:
  *
  * | | GREEN | YELLOW | RED |
  * |---|---|---|---|

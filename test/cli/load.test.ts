@@ -8,7 +8,7 @@ import { runChaos } from '../../cli/chaos.ts';
 import { runLoad } from '../../cli/load.ts';
 import { verdict } from '../../cli/verdict.ts';
 import { startApp } from '../helpers.ts';
-import { freePorts, ROOT } from '../process.ts';
+import { ROOT } from '../process.ts';
 
 const run = promisify(execFile);
 
@@ -115,7 +115,7 @@ describe('tps load generator', () => {
   });
 });
 
-describe('tps verdict (SPEC §5)', () => {
+describe('tps verdict', () => {
   type Input = Parameters<typeof verdict>[0];
   const base: Input = {
     errorRatePct: 0,
@@ -242,39 +242,6 @@ describe('tps command line', () => {
     assert.equal(result.statusCodes['202'], 100);
     assert.match(stderr, /VERDICT (GREEN|YELLOW|RED)/);
     assert.match(stderr, /sent 100 at/);
-  });
-
-  test('a bad flag is a usage error (exit 2); an unreachable service says so (exit 3)', async () => {
-    await assert.rejects(
-      run(process.execPath, ['cli/tps.ts', 'load', '--rate', 'fast'], { cwd: ROOT }),
-      (e) => {
-        const err = e as { code: number; stderr: string };
-        return (
-          err.code === 2 &&
-          /--rate must be a positive number/.test(err.stderr) &&
-          /usage: tps/.test(err.stderr)
-        );
-      },
-    );
-    const [closed] = await freePorts(1);
-    await assert.rejects(
-      run(
-        process.execPath,
-        ['cli/tps.ts', 'run', '--url', `http://127.0.0.1:${closed}`, '--rate', '20', '--duration', '1'],
-        { cwd: ROOT },
-      ),
-      (e) => {
-        const err = e as { code: number; stderr: string };
-        return err.code === 3 && err.stderr.includes(`no answer from http://127.0.0.1:${closed}`);
-      },
-    );
-    await assert.rejects(
-      run(process.execPath, ['cli/tps.ts', 'chaos', '--url', 'http://127.0.0.1:1'], { cwd: ROOT }),
-      (e) => {
-        const err = e as { code: number; stderr: string };
-        return err.code === 2 && /--url does not apply to chaos/.test(err.stderr);
-      },
-    );
   });
 });
 

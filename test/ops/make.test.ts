@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { freePorts, ROOT, startService } from '../process.ts';
+import { copyOfTree } from '../checkout.ts';
+import { eventually, freePorts, ROOT, startService } from '../process.ts';
 
 interface Run {
   readonly code: number;
@@ -13,12 +14,12 @@ interface Run {
 }
 
 /** Runs a command in the repository; never throws on a non-zero exit. */
-function run(file: string, args: string[], timeoutMs = 60_000): Promise<Run> {
+function run(file: string, args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((done) => {
     execFile(
       file,
       args,
-      { cwd: ROOT, timeout: timeoutMs, env: { ...process.env, NODE_TEST_CONTEXT: '' } },
+      { cwd: ROOT, timeout: timeoutMs, env: { ...process.env, NODE_TEST_CONTEXT: '', ...env } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
         done({ code, stdout, stderr });
@@ -26,6 +27,10 @@ function run(file: string, args: string[], timeoutMs = 60_000): Promise<Run> {
     );
   });
 }
+
+/** Where a command is on this machine's PATH. */
+const which = (name: string) =>
+  execFileSync('/bin/sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
 
 /** `make` without reinstalling: the suite already runs on installed dependencies. */
 const make = (...args: string[]) => run('make', ['-s', '-o', 'install', ...args]);
@@ -44,14 +49,14 @@ const dockerCompose = [
 });
 
 describe('Makefile', () => {
-  test("has every target of the seed's guide, each listed by make help", async () => {
+  test('has every documented target, each listed by make help', async () => {
     const help = await make('help');
     assert.equal(help.code, 0, help.stderr);
     const listed = new Set([...help.stdout.matchAll(/^\s+make (\S+)/gm)].map((m) => m[1]));
-    const seed = ['up', 'down', 'test', 'load', 'spike', 'stress', 'chaos', 'health', 'metrics', 'info'];
-    seed.push('status', 'dashboard', 'traces', 'logs', 'logs-system', 'logs-nats', 'logs-rabbitmq');
-    seed.push('build', 'clean', 'profile', 'run');
-    for (const target of seed) assert.ok(listed.has(target), `make help lists ${target}`);
+    const targets = ['up', 'down', 'test', 'load', 'spike', 'stress', 'chaos', 'health', 'metrics', 'info'];
+    targets.push('status', 'dashboard', 'traces', 'logs', 'logs-system', 'logs-nats', 'logs-rabbitmq');
+    targets.push('build', 'clean', 'profile', 'run', 'test-deps');
+    for (const target of targets) assert.ok(listed.has(target), `make help lists ${target}`);
   });
 
   test('the Docker targets drive Docker Compose, or say in one line that it is missing', async () => {
@@ -89,6 +94,82 @@ describe('Makefile', () => {
     const r = await make('health', `TPS_URL=http://127.0.0.1:${port}`);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /no answer from .*make run/);
+  });
+
+  test('make test checks the Debian packages before npm ci and the tests', async () => {
+    // -W package.json: as if it had changed, so the npm ci step shows too.
+    const dry = await run('make', ['-s', '-n', '-W', 'package.json', 'test']);
+    assert.equal(dry.code, 0, dry.stderr);
+    const steps = dry.stdout.trimEnd().split('\n');
+    const at = (command: string) => steps.findIndex((line) => line.trim() === command);
+    assert.ok(at('scripts/test-deps.sh') >= 0, dry.stdout);
+    assert.ok(at('scripts/test-deps.sh') < at('npm ci'), dry.stdout);
+    assert.ok(at('npm ci') < at('npm test'), dry.stdout);
+  });
+
+  test('make test without promtool stops at once, before any test, with the one line that says what to install', async (t) => {
+    // A PATH with everything make test needs but promtool.
+    const bin = mkdtempSync(join(tmpdir(), 'tps-make-path-'));
+    t.after(() => rmSync(bin, { recursive: true, force: true }));
+    for (const name of ['make', 'bash', 'npm', 'cc', 'openssl', 'prometheus', 'apt-get']) {
+      symlinkSync(which(name), join(bin, name));
+    }
+    const r = await run(which('make'), ['-s', 'test'], 20_000, { PATH: bin, INSTALL_TEST_DEPS: 'no' });
+    assert.notEqual(r.code, 0);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.match(
+      lines[0] as string,
+      /^make test: missing Debian packages: prometheus; install them with: .*apt-get install -y prometheus$/,
+    );
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(lines[1] as string, /^make: \*\*\* \[Makefile:\d+: test-deps\] Error 1$/);
+    assert.equal(r.stdout, '', 'no step of the tests ran');
+  });
+
+  test('make load against no service says so in one line and stops at once', async () => {
+    const [port] = await freePorts(1);
+    const url = `http://127.0.0.1:${port}`;
+    const r = await make('load', `TPS_URL=${url}`, 'ARGS=--duration 600');
+    assert.equal(r.code, 2, 'make reports the failed target');
+    assert.match(r.stderr, new RegExp(`^tps: nothing answers at ${url} \\(ECONNREFUSED\\)`));
+    assert.match(r.stderr, /\[Makefile:\d+: load\] Error 3/);
+  });
+
+  test('make run reads .env when there is one; a variable set in the shell wins over it', async (t) => {
+    const tree = copyOfTree(t);
+    const [fromFile, metricsInFile, metricsInShell] = (await freePorts(3)) as [number, number, number];
+    writeFileSync(
+      join(tree, '.env'),
+      `HTTP_PORT=${fromFile}\nMETRICS_PORT=${metricsInFile}\nLOG_LEVEL=warn\n`,
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env, METRICS_PORT: String(metricsInShell) };
+    delete env.HTTP_PORT;
+    delete env.NODE_TEST_CONTEXT;
+    // Its own process group, so the whole of make → npm → node stops with the test.
+    const child = spawn('make', ['-s', '-o', 'install', 'run'], {
+      cwd: tree,
+      env,
+      detached: true,
+      stdio: 'pipe',
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c));
+    child.stderr.on('data', (c: Buffer) => (output += c));
+    const exited = new Promise((done) => child.once('exit', done));
+    t.after(async () => {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      await exited;
+    });
+    const answers = async (port: number, path: string) =>
+      (await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined))?.status === 200;
+    await eventually(
+      () => answers(fromFile, '/health'),
+      () => `the service on .env's HTTP_PORT\n${output}`,
+      60_000,
+      100,
+    );
+    assert.equal(await answers(metricsInShell, '/metrics'), true, "the shell's METRICS_PORT");
+    assert.equal(await answers(metricsInFile, '/metrics'), false, ".env's METRICS_PORT lost to the shell's");
   });
 
   test('dashboard and traces print the stack URLs', async () => {

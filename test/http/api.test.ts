@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PermanentError } from '../../src/errors.ts';
 import type { SignalHandler } from '../../src/handlers/registry.ts';
-import { preferWait } from '../../src/http/routes.ts';
+import { preferWait } from '../../src/http/signals/routes.ts';
 import { deferred, startApp, waitUntil } from '../helpers.ts';
 
 const json = { 'content-type': 'application/json' };

@@ -7,10 +7,11 @@ import Fastify, {
   type FastifyRequest,
   type preHandlerAsyncHookHandler,
 } from 'fastify';
-import { registerAndonStream } from './http/andon-stream.ts';
+import { writeDoor } from './http/door.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { bearerAuth, rateLimit } from './http/guards.ts';
 import { parseJsonBody } from './http/json-body.ts';
+import { openApiOptions } from './http/openapi.ts';
 import { registerRoutes } from './http/routes.ts';
 import { newSpanId } from './ids.ts';
 import type { TpsSystem } from './system.ts';
@@ -92,22 +93,12 @@ export async function buildApp(system: TpsSystem): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler(notFoundHandler);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'TPS Reference System',
-        version: VERSION,
-        description: 'Work signals through Jidoka, Kanban, Andon, Kaizen, Heijunka and tracing.',
-      },
-    },
-  });
-
-  const writeGuards: preHandlerAsyncHookHandler[] = [];
-  if (config.authEnabled) writeGuards.push(bearerAuth(config.authToken));
-  if (config.rateLimit > 0) writeGuards.push(rateLimit(config.rateLimit, () => system.clock.wallNow()));
-  registerRoutes(app, system, { version: VERSION, writeGuards });
-  registerAndonStream(app, system);
+  await app.register(swagger, openApiOptions({ version: VERSION, auth: config.authEnabled }));
+  const guards: preHandlerAsyncHookHandler[] = [];
+  if (config.authEnabled) guards.push(bearerAuth(config.authToken));
+  if (config.rateLimit > 0) guards.push(rateLimit(config.rateLimit, () => system.clock.wallNow()));
+  app.addHook('onRoute', writeDoor({ guards, auth: config.authEnabled, rateLimit: config.rateLimit > 0 }));
+  await registerRoutes(app, system, { version: VERSION });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.ready();
   return app;

@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import type { TpsSystem } from '../system.ts';
+import type { TpsSystem } from '../../system.ts';
+import { tooManyStreams } from './schemas.ts';
 
 export interface StreamOptions {
   /** How often the full board (with its figures) is sent; changes go out at once. */
@@ -36,7 +37,22 @@ export function registerAndonStream(
 
   app.get(
     '/andon/stream',
-    { schema: { summary: 'The Andon board, live (Server-Sent Events)', hide: false } },
+    {
+      schema: {
+        operationId: 'streamAndon',
+        tags: ['observability'],
+        summary: 'The Andon board, live (Server-Sent Events)',
+        description:
+          'A `snapshot` event at connect, a `change` event for each level change or alert as it happens, a `snapshot` every second, and a heartbeat comment.',
+        response: {
+          200: {
+            description: 'The event stream.',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          503: tooManyStreams,
+        },
+      },
+    },
     (request, reply) => {
       if (clients >= maxClients) {
         reply

@@ -22,6 +22,7 @@ COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY cli ./cli
 COPY bench/bare-server.ts ./bench/bare-server.ts
 RUN npm run build && node native/build.mjs --require
 

@@ -6,6 +6,7 @@ import {
   publicConfig,
   resolveConfig,
   typeNumberMap,
+  unknownVariables,
   VARIABLES,
 } from '../src/config.ts';
 import { ConfigError } from '../src/errors.ts';
@@ -145,4 +146,34 @@ describe('configuration', () => {
       assert.deepEqual(v.parse(String(v.default)), v.default, v.env);
     }
   });
+});
+
+test('unknown TPS_ variables are found, each with the closest known name; the tools’ own are not', () => {
+  const found = unknownVariables({
+    TPS_NUM_WORKER: '2',
+    TPS_CB_TRESHOLD: '3',
+    TPS_NUM_WORKERS: '2',
+    TPS_URL: 'http://x',
+    TPS_TOKEN: 't',
+    TPS_TEST_CHROMIUM: '/usr/bin/chromium',
+    TPS_BENCH_NATS_URL: 'nats://x',
+    HTTP_PROXY: 'http://proxy',
+  });
+  assert.deepEqual(found, [
+    { name: 'TPS_CB_TRESHOLD', closest: 'TPS_CB_THRESHOLD' },
+    { name: 'TPS_NUM_WORKER', closest: 'TPS_NUM_WORKERS' },
+  ]);
+});
+
+test('TPS_NUM_WORKERS alone sets the workers; the pool floor follows it down, and may not pass it', () => {
+  assert.deepEqual(
+    [loadConfig({ TPS_NUM_WORKERS: '1' }).numWorkers, loadConfig({ TPS_NUM_WORKERS: '1' }).heijunkaPool],
+    [1, 1],
+  );
+  assert.equal(loadConfig({ TPS_NUM_WORKERS: '8' }).heijunkaPool, 4);
+  assert.equal(loadConfig({ TPS_NUM_WORKERS: '8', TPS_HEIJUNKA_POOL: '2' }).heijunkaPool, 2);
+  assert.throws(
+    () => loadConfig({ TPS_NUM_WORKERS: '2', TPS_HEIJUNKA_POOL: '3' }),
+    /TPS_HEIJUNKA_POOL: must not exceed TPS_NUM_WORKERS \(2\)/,
+  );
 });

@@ -1,12 +1,26 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
 import { OtelTracer } from '../../src/tracing/otel.ts';
 import { SpanKind } from '../../src/tracing/tracer.ts';
 
+// A collector that takes every export at once, so shutting a tracer down is quick: these tests
+// only look at sampling decisions.
+const sink = createServer((request, response) => {
+  request.resume();
+  request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+});
+let endpoint = '';
+before(async () => {
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+});
+after(() => new Promise<void>((resolve) => sink.close(() => resolve())));
+
 function tracer(sampleRatio: number, maxTracesPerSec: number): OtelTracer {
-  // Nothing listens there: these tests only look at sampling decisions, then shut down unexported.
   return new OtelTracer({
-    endpoint: 'http://127.0.0.1:9',
+    endpoint,
     serviceName: 'test',
     serviceVersion: '0',
     environment: 'test',

@@ -252,3 +252,39 @@ test('a bad configuration value stops start-up with one line naming the variable
   assert.match(line, /"abc"/);
   assert.equal(service.stdout(), '', 'nothing on stdout');
 });
+
+test('start-up warns once for each unknown TPS_ variable, naming the closest, and logs the address bound', async (t) => {
+  const service = await startService(t, {
+    env: { TPS_NUM_WORKER: '2', TPS_KANBAN_BUFER: '10', TPS_NUM_WORKERS: '1', HTTP_HOST: '127.0.0.1' },
+  });
+  await eventually(
+    async () => logLines(service.stdout()).some((l) => l.msg === 'listening'),
+    () => `the listening line\n${service.logs()}`,
+    5_000,
+  );
+  const lines = logLines(service.stdout());
+  const unknown = lines.filter((l) => typeof l.variable === 'string');
+  assert.deepEqual(
+    unknown.map((l) => [l.variable, l.closest]),
+    [
+      ['TPS_KANBAN_BUFER', 'TPS_KANBAN_BUFFER'],
+      ['TPS_NUM_WORKER', 'TPS_NUM_WORKERS'],
+    ],
+  );
+  for (const l of unknown) assert.equal(l.level, 40, 'at warn');
+  const listening = lines.find((l) => l.msg === 'listening');
+  assert.equal(listening?.address, service.base);
+  const health = await getJson(service, '/health');
+  assert.equal(health.body.active_workers, 1, 'TPS_NUM_WORKERS=1 runs one worker');
+});
+
+test('the listening line names the address bound, 0.0.0.0 when that is the host', async (t) => {
+  const service = await startService(t, { env: { HTTP_HOST: '0.0.0.0' } });
+  await eventually(
+    async () => logLines(service.stdout()).some((l) => l.msg === 'listening'),
+    () => `the listening line\n${service.logs()}`,
+    5_000,
+  );
+  const listening = logLines(service.stdout()).find((l) => l.msg === 'listening');
+  assert.match(String(listening?.address), /^http:\/\/0\.0\.0\.0:\d+$/);
+});

@@ -49,4 +49,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 # `docker stop` more than that (compose sets stop_grace_period).
 STOPSIGNAL SIGTERM
 # What `npm start` runs (package.json), without its prestart build: the image's own Node.js 24.
-CMD ["node", "--env-file-if-exists=.env", "--max-semi-space-size=16", "--expose-gc", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=16", "--expose-gc", "dist/src/main.js"]

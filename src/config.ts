@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { closest } from 'fastest-levenshtein';
 import { ConfigError } from './errors.ts';
 
@@ -851,6 +851,16 @@ export function resolveConfig(overrides: Partial<TpsConfig> = {}): TpsConfig {
   const config = Object.freeze(merged) as unknown as TpsConfig;
   checkRelations(config);
   return config;
+}
+
+/**
+ * Loads `path` (a `.env` file) into the environment when it exists; a variable already set in the
+ * environment keeps its value. Returns whether there was a file.
+ */
+export function loadDotEnv(path = '.env'): boolean {
+  if (!existsSync(path)) return false;
+  process.loadEnvFile(path);
+  return true;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
-import { loadConfig, type TpsConfig, unknownVariables } from './config.ts';
+import { loadConfig, loadDotEnv, type TpsConfig, unknownVariables } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { demoHandlers } from './handlers/demo.ts';
 import type { SignalHandler } from './handlers/registry.ts';
@@ -24,6 +24,8 @@ export interface ServiceOptions {
  * SIGINT. Resolves once it listens.
  */
 export async function runService(options: ServiceOptions = {}): Promise<void> {
+  // The process's own environment comes with ./.env, when there is one (the shell's values win).
+  const dotEnv = options.env === undefined && loadDotEnv();
   const env = options.env ?? process.env;
   let config: TpsConfig;
   try {
@@ -37,6 +39,7 @@ export async function runService(options: ServiceOptions = {}): Promise<void> {
   }
 
   const logger = createLogger(config);
+  if (dotEnv) logger.info({ file: '.env' }, 'read the environment file');
   for (const { name, closest } of unknownVariables(env)) {
     logger.warn({ variable: name, closest }, `unknown variable ${name} ignored; did you mean ${closest}?`);
   }

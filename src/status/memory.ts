@@ -1,10 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.ts';
 import { isTerminal, type SignalRecord } from '../signal.ts';
+import { RecordArchive } from './archive.ts';
 import type { StatusStore } from './store.ts';
 
 export interface MemoryStatusStoreOptions {
-  /** Finished records kept at most; the oldest finished ones go first. */
+  /** Records kept at most, all together; the oldest finished ones are forgotten first. */
   readonly maxEntries: number;
   /** Milliseconds a finished record is kept after it finished. */
   readonly ttlMs: number;
@@ -13,23 +14,34 @@ export interface MemoryStatusStoreOptions {
 }
 
 /**
- * Status kept in this process. Records still in the pipeline are held until they finish, whatever
- * their number (at most the buffer plus what is in flight); finished ones go to an LRU cache
- * bounded by age, and by count so that all records together stay within `maxEntries`. They are read
- * with `peek`, which leaves their place in the cache alone, so the oldest finished go first.
- * Records are immutable, so what `get` returns is a snapshot.
+ * Status kept in this process. Records still in the pipeline are held in a Map until they finish,
+ * whatever their number (at most the buffer plus what is in flight). Finished ones are packed into
+ * a `RecordArchive` (typed arrays: ~80 bytes a record instead of ~350 of heap objects, which at the
+ * default 100,000 records is the difference between the service's memory goal met and missed; see
+ * BENCHMARKS.md's table of tricks); the rare finished record the archive cannot pack (an id that is
+ * not a UUID, a count past 65,535) goes to an LRU cache read with `peek`. Finished records are
+ * forgotten oldest first, when the count is past `maxEntries` or when older than the TTL. Records
+ * are immutable, so what `get` returns is a snapshot.
  */
 export class MemoryStatusStore implements StatusStore {
   readonly shared = false;
   readonly #active = new Map<string, SignalRecord>();
-  readonly #finished: LRUCache<string, SignalRecord>;
+  readonly #archive: RecordArchive;
+  readonly #unpacked: LRUCache<string, SignalRecord>;
   readonly #idempotency = new Map<string, string>();
-  readonly #maxEntries: number;
+  readonly #options: MemoryStatusStoreOptions;
+  readonly #clock: Clock;
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: MemoryStatusStoreOptions, clock: Clock) {
-    this.#maxEntries = options.maxEntries;
-    this.#finished = new LRUCache<string, SignalRecord>({
+    this.#options = options;
+    this.#clock = clock;
+    // Room for the records kept, the one over the limit before it is evicted, and some holes.
+    this.#archive = new RecordArchive(
+      1024,
+      options.maxEntries + Math.max(64, Math.ceil(options.maxEntries / 64)),
+    );
+    this.#unpacked = new LRUCache<string, SignalRecord>({
       max: options.maxEntries,
       ttl: options.ttlMs,
       // Ages count from when a record finished, on the system's clock (fake in tests), read anew
@@ -40,7 +52,7 @@ export class MemoryStatusStore implements StatusStore {
       // Writing a finished record again (its update) is no disposal of the signal.
       noDisposeOnSet: true,
       dispose: (record, id, reason) => {
-        // A record moved back into the pipeline (a manual retry) keeps its key.
+        // A record moved elsewhere (back into the pipeline, into the archive) keeps its key.
         if (reason !== 'delete') this.#releaseKey(record.idempotencyKey, id);
       },
     });
@@ -54,12 +66,12 @@ export class MemoryStatusStore implements StatusStore {
   }
 
   async get(id: string): Promise<SignalRecord | undefined> {
-    return this.#active.get(id) ?? this.#finished.peek(id);
+    return this.#active.get(id) ?? this.#archive.get(id) ?? this.#unpacked.peek(id);
   }
 
   async update(record: SignalRecord): Promise<void> {
     // A record forgotten meanwhile (expired, evicted or deleted) stays so.
-    if (this.#active.has(record.id) || this.#finished.has(record.id)) this.#put(record);
+    if (this.#has(record.id)) this.#put(record);
   }
 
   /** Done at once, as every write here. */
@@ -68,16 +80,18 @@ export class MemoryStatusStore implements StatusStore {
   }
 
   async delete(id: string): Promise<void> {
-    const record = this.#active.get(id) ?? this.#finished.peek(id);
+    const record = await this.get(id);
     if (record === undefined) return;
     this.#active.delete(id);
-    this.#finished.delete(id);
+    const slot = this.#archive.find(id);
+    if (slot >= 0) this.#archive.remove(slot);
+    this.#unpacked.delete(id);
     this.#releaseKey(record.idempotencyKey, id);
   }
 
   async claimIdempotencyKey(key: string, id: string): Promise<string | undefined> {
     const holder = this.#idempotency.get(key);
-    if (holder !== undefined && (this.#active.has(holder) || this.#finished.has(holder))) return holder;
+    if (holder !== undefined && this.#has(holder)) return holder;
     this.#idempotency.set(key, id);
     return undefined;
   }
@@ -87,28 +101,53 @@ export class MemoryStatusStore implements StatusStore {
   }
 
   size(): number {
-    return this.#active.size + this.#finished.size;
+    return this.#active.size + this.#archive.size + this.#unpacked.size;
   }
 
   /** Forgets finished records older than the TTL. Runs on a timer; callable by tests. */
   sweep(): void {
-    this.#finished.purgeStale();
+    const cutoff = this.#clock.wallNow() - this.#options.ttlMs;
+    // The archive is in the order records finished: its expired ones are at its start.
+    for (;;) {
+      const finishedAt = this.#archive.oldestFinishedAt();
+      if (finishedAt === undefined || finishedAt > cutoff) break;
+      this.#evictOldestPacked();
+    }
+    this.#unpacked.purgeStale();
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
   }
 
+  #has(id: string): boolean {
+    return this.#active.has(id) || this.#archive.has(id) || this.#unpacked.has(id);
+  }
+
   #put(record: SignalRecord): void {
-    if (isTerminal(record.state)) {
-      this.#active.delete(record.id);
-      this.#finished.set(record.id, record);
-      // The bound counts every record; only finished ones are forgotten to keep it.
-      if (this.size() > this.#maxEntries) this.#finished.pop();
-    } else {
-      this.#finished.delete(record.id);
-      this.#active.set(record.id, record);
+    const id = record.id;
+    const slot = this.#archive.find(id);
+    if (!isTerminal(record.state)) {
+      // In the pipeline (again, after a retry by request).
+      if (slot >= 0) this.#archive.remove(slot);
+      this.#unpacked.delete(id);
+      this.#active.set(id, record);
+      return;
     }
+    this.#active.delete(id);
+    if (slot >= 0 && this.#archive.replace(slot, record)) return;
+    if (slot >= 0) this.#archive.remove(slot);
+    if (this.#unpacked.has(id) || !this.#archive.add(record)) this.#unpacked.set(id, record);
+    // The bound counts every record; only finished ones are forgotten to keep it.
+    if (this.size() > this.#options.maxEntries) {
+      if (this.#archive.size > 0) this.#evictOldestPacked();
+      else this.#unpacked.pop();
+    }
+  }
+
+  #evictOldestPacked(): void {
+    const evicted = this.#archive.evictOldest();
+    if (evicted !== undefined) this.#releaseKey(evicted.idempotencyKey, evicted.id);
   }
 
   #releaseKey(key: string | undefined, id: string): void {

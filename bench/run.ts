@@ -941,8 +941,8 @@ async function main(): Promise<void> {
       : null;
   const goalApplies =
     options.memorySignals === RSS_GOAL_SIGNALS && tpsMemory.accepted_202 === RSS_GOAL_SIGNALS;
-  // Judged on the settled reading when the service compacts (the seed states memory as steady
-  // state), else on the reading right after the drain; both are printed.
+  // Judged on the settled reading when the service compacts (the memory target is a steady-state
+  // one), else on the reading right after the drain; both are printed.
   const judgedMb = settled?.vmrss_mb ?? tpsMemory.vmrss_mb;
   const rssPass = goalApplies && judgedMb !== null ? judgedMb <= RSS_GOAL_MB : null;
 

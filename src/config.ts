@@ -563,7 +563,7 @@ export const VARIABLES: readonly Variable[] = [
     key: 'statusMaxEntries',
     default: 100_000,
     accepts: 'an integer from 1000 to 100000000',
-    doc: 'Finished signals whose status is kept in memory (about 115 bytes each, plus what the handler returned); the oldest finished ones are forgotten first.',
+    doc: 'Finished signals whose status is kept in memory (each costs its record, plus what the handler returned); the oldest finished ones are forgotten first.',
     parse: int(1000, 100_000_000),
   }),
   variable({

@@ -12,7 +12,7 @@ import {
 import { ConfigError } from '../src/errors.ts';
 
 describe('configuration', () => {
-  test('an empty environment gives the seed defaults', () => {
+  test('an empty environment gives the documented defaults', () => {
     const c = loadConfig({});
     assert.equal(c.numWorkers, 4);
     assert.equal(c.cbThreshold, 5);
@@ -128,7 +128,7 @@ describe('configuration', () => {
     assert.throws(() => resolveConfig({ bogus: 1 } as never), /bogus: is not a configuration option/);
   });
 
-  test('the public view has the seed names and no secrets', () => {
+  test('the public view has snake_case names without TPS_, and no secrets', () => {
     const c = loadConfig({ AUTH_ENABLED: 'true', AUTH_TOKEN: 'a-very-secret-token-123' });
     const shown = publicConfig(c);
     assert.equal(shown.num_workers, 4);

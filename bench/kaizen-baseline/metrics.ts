@@ -85,7 +85,7 @@ export interface TypeFigures {
   readonly windows: Readonly<Record<WindowName, WindowFigures>>;
 }
 
-/** The JSON body of GET /metrics. The first seven fields are the seed's. */
+/** The JSON body of GET /metrics: seven summary fields first (total_processed … p99_duration_ms), then the detail. */
 export interface KaizenSnapshot {
   readonly total_processed: number;
   readonly success_count: number;

@@ -6,7 +6,7 @@ import type { SignalHandler } from './registry.ts';
  * Simulated work: the demo handlers stand for calls to other services, so they wait, not spin.
  * A plain timer, not an abortable one: the work is short, and past `timeout_ms` the runner has
  * already failed the attempt and ignores what comes after. (A handler calling a real service
- * passes `ctx.abortSignal` to it, as the README shows.)
+ * passes `ctx.abortSignal` to it, as docs/library.md shows.)
  */
 function work(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -12,7 +12,7 @@ import {
 } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
-/** Top-level fields of POST /signal, the seed's (src/http/signals/schemas.ts declares their schema). */
+/** Top-level fields of POST /signal (src/http/signals/schemas.ts declares their schema). */
 const SIGNAL_FIELDS = ['signal_type', 'priority', 'payload', 'timeout_ms'] as const;
 
 export interface ErrorBody {

@@ -4,7 +4,7 @@ import { CountWindow, type OutcomeWindow, TimeWindow } from './outcome-window.ts
 export type CircuitState = 'Closed' | 'Open' | 'HalfOpen';
 
 export interface CircuitBreakerOptions {
-  /** Consecutive failures that open the circuit (the seed's rule). */
+  /** Consecutive failures that open the circuit (the default rule, the only one on by default). */
   readonly threshold: number;
   /** Milliseconds the circuit stays open before half-open probes are let through. */
   readonly openMs: number;
@@ -72,7 +72,7 @@ const pct = (part: number, whole: number) => (whole === 0 ? 0 : (part * 100) / w
 
 /**
  * Jidoka's breaker for one line (one signal type). Closed → Open when a trip rule fires:
- * `threshold` consecutive failures (the seed's rule), or over the window (with at least
+ * `threshold` consecutive failures (the default rule), or over the window (with at least
  * `minimumCalls` in it) a failure rate or a slow-call rate at or over its threshold. Open →
  * HalfOpen once the open time has passed; HalfOpen admits `halfOpenProbes` calls at once and
  * closes after `successesToClose` successes, or opens again at the first failure, for longer each

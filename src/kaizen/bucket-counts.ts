@@ -1,4 +1,4 @@
-/** Latency bucket bounds, seconds: the seed's latencies are 5–50 ms of work, 200 ms of SLO. */
+/** Latency bucket bounds, seconds: the demo handlers work 5–50 ms, and the default SLO is 200 ms. */
 export const LATENCY_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30, 60,
 ] as const;

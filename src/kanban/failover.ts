@@ -6,8 +6,8 @@ import type { Delivery, KanbanQueue, QueueHealth } from './queue.ts';
 const NO_DELIVERIES: Delivery[] = [];
 
 /**
- * The seed's arrangement: publish to the primary (NATS); when it is unreachable or a publish
- * fails or times out, publish to the secondary (RabbitMQ). Workers consume from both, so what
+ * NATS first, RabbitMQ as the fallback: publish to the primary (NATS); when it is unreachable
+ * or a publish fails or times out, publish to the secondary (RabbitMQ). Workers consume from both, so what
  * either holds gets done, and new work returns to the primary as soon as it is healthy again.
  * A full primary is backpressure (429), not a fault: it does not fail over.
  */

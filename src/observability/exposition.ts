@@ -81,9 +81,9 @@ function histogramValues(name: string, reading: BucketReading, labels: Labels): 
 }
 
 /**
- * The Prometheus exposition: SPEC §4's families (tps_jidoka_*, tps_kanban_*, tps_andon_*,
- * tps_kaizen_*, tps_heijunka_*, tps_signals_processed, tps_error_rate) and the process's default
- * metrics. `signal_type` labels only ever name registered types, so a caller cannot create series.
+ * The Prometheus exposition: the families the alert rules and dashboards read (tps_jidoka_*,
+ * tps_kanban_*, tps_andon_*, tps_kaizen_*, tps_heijunka_*, tps_signals_processed, tps_error_rate)
+ * and the process's default metrics. `signal_type` labels only ever name registered types, so a caller cannot create series.
  */
 export class Exposition {
   readonly registry = new Registry();

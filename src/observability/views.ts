@@ -14,7 +14,7 @@ import type { ExpositionReadings } from './exposition.ts';
 
 export type SystemState = 'created' | 'running' | 'draining' | 'stopped';
 
-/** The body of GET /health; the first six fields are the seed's. */
+/** The body of GET /health: six summary fields first (healthy … timestamp), then the detail. */
 export interface HealthReport {
   readonly healthy: boolean;
   readonly circuit_state: CircuitState;

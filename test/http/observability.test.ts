@@ -14,7 +14,7 @@ function post(payload: unknown, headers: Record<string, string> = {}) {
 }
 
 describe('read endpoints', () => {
-  test('/health has the seed fields and is 503 once draining', async (t) => {
+  test('/health has its six summary fields and is 503 once draining', async (t) => {
     const gate = deferred();
     const { app, system } = await startApp(
       t,
@@ -42,7 +42,7 @@ describe('read endpoints', () => {
     assert.equal((await stopping).drained, true);
   });
 
-  test('/metrics has the seed fields and exact counts', async (t) => {
+  test('/metrics has its summary fields and exact counts', async (t) => {
     const { app } = await startApp(t);
     for (let i = 0; i < 3; i++) await app.inject(post({ signal_type: 'report' }, { prefer: 'wait=5' }));
     const m = (await app.inject({ method: 'GET', url: '/metrics' })).json();

@@ -17,7 +17,7 @@ function post(payload: unknown, headers: Record<string, string> = {}) {
 }
 
 describe('POST /signal', () => {
-  test('202 once queued, with the seed fields and a Location', async (t) => {
+  test('202 once queued, with signal_id, trace_id, status, status_url and a Location', async (t) => {
     const { app } = await startApp(t);
     const res = await app.inject(
       post({ signal_type: 'validate', priority: 2, payload: { data: [1, 2, 3] } }),

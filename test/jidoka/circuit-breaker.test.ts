@@ -23,7 +23,7 @@ function calls(b: CircuitBreaker, pattern: string, durationMs = 0): void {
   for (const c of pattern) b.record(c === '.', durationMs);
 }
 
-describe('circuit breaker: consecutive failures (the seed rule)', () => {
+describe('circuit breaker: consecutive failures (the default rule)', () => {
   test('opens after 5 consecutive failures', () => {
     const { b } = breaker();
     calls(b, 'xxxx');

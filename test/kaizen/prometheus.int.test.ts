@@ -63,7 +63,7 @@ const run = (cmd: string, args: string[], input: string) =>
 const ok: SignalHandler = () => 'ok';
 
 describe('Prometheus exposition', () => {
-  test('has SPEC §4 families, well-formed, with exact counts and cumulative buckets', async (t) => {
+  test('has the tps_* families, well-formed, with exact counts and cumulative buckets', async (t) => {
     const { app, system } = await startApp(t, {}, { handlers: { ok } });
     for (let i = 0; i < 7; i++) {
       await app.inject({

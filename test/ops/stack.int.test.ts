@@ -389,7 +389,7 @@ describe('operations stack: Prometheus and Alertmanager', () => {
     }
   });
 
-  test('the alert rules pass promtool check rules: one group per principle, the SPEC §4 alerts', async () => {
+  test('the alert rules pass promtool check rules: one group per principle, each named alert in its group', async () => {
     await promtool(['check', 'rules', RULES]);
     const doc = obj(readYaml(RULES), RULES);
     const groups = list(doc.groups, 'groups').map((g) => obj(g, 'group'));

@@ -34,7 +34,8 @@ export const observabilityRoutes: FastifyPluginCallbackJsonSchemaToTs<{
         operationId: 'getHealth',
         tags: ['observability'],
         summary: 'Health: 200 when healthy, 503 when not',
-        description: 'The seed’s six fields first, then the queue, the circuits and the supervision tree.',
+        description:
+          'Six summary fields first (healthy, circuit_state, queue_depth, active_workers, error_rate, timestamp), then the queue, the circuits and the supervision tree.',
         response: { 200: healthy, 503: unhealthy },
       },
     },

@@ -1,6 +1,6 @@
 import { failure, pathTooLong, retryLater, SIGNAL_TYPE_PATTERN } from '../schemas.ts';
 
-/** The body of POST /signal: the seed's four fields. */
+/** The body of POST /signal: four fields, only `signal_type` required. */
 export function signalBody(maxTimeoutMs: number, defaultTimeoutMs: number) {
   return {
     type: 'object',
@@ -87,7 +87,7 @@ export const retried = {
   headers: { Location: location },
 } as const;
 
-/** 200 of POST /signal under `Prefer: wait`: the seed's processed-signal body, plus how it ended. */
+/** 200 of POST /signal under `Prefer: wait`: the processed-signal body (success, message, duration), plus how it ended. */
 export const processed = {
   type: 'object',
   required: ['success', 'signal_id', 'message', 'trace_id', 'duration_ms', 'status', 'worker_id', 'attempts'],

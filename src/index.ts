@@ -22,10 +22,19 @@ export {
 export { demoHandlers } from './handlers/demo.ts';
 export type { HandlerContext, SignalHandler } from './handlers/registry.ts';
 export type { Delivery, KanbanQueue } from './kanban/queue.ts';
-export type { HandlerResult, Priority, SignalRecord, SignalState, WorkSignal } from './signal.ts';
+export type {
+  HandlerResult,
+  Priority,
+  SignalRecord,
+  SignalState,
+  SignalStatus,
+  WorkSignal,
+} from './signal.ts';
+export type { StatusStore } from './status/store.ts';
 export {
   createTpsSystem,
   type HealthReport,
+  type IdleCompactionHooks,
   type StopReport,
   type SubmitRequest,
   type SubmitResult,

@@ -21,7 +21,10 @@ export {
 } from './errors.ts';
 export { demoHandlers } from './handlers/demo.ts';
 export type { HandlerContext, SignalHandler } from './handlers/registry.ts';
+export type { IdleCompactionHooks } from './idle-compaction.ts';
 export type { Delivery, KanbanQueue } from './kanban/queue.ts';
+export type { HealthReport } from './observability/views.ts';
+export type { SubmitRequest } from './pipeline/intake.ts';
 export type {
   HandlerResult,
   Priority,
@@ -33,10 +36,7 @@ export type {
 export type { StatusStore } from './status/store.ts';
 export {
   createTpsSystem,
-  type HealthReport,
-  type IdleCompactionHooks,
   type StopReport,
-  type SubmitRequest,
   type SubmitResult,
   TpsSystem,
   type TpsSystemOptions,

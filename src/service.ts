@@ -7,10 +7,10 @@ import { ConfigError } from './errors.ts';
 import { demoHandlers } from './handlers/demo.ts';
 import type { SignalHandler } from './handlers/registry.ts';
 import { startMetricsServer } from './http/metrics-server.ts';
-import { exposedCollector } from './idle-compaction.ts';
+import { exposedCollector, type IdleCompactionHooks } from './idle-compaction.ts';
 import { createLogger } from './logger.ts';
 import { loadMallocTrim } from './malloc-trim.ts';
-import { type IdleCompactionHooks, TpsSystem } from './system.ts';
+import { TpsSystem } from './system.ts';
 
 export interface ServiceOptions {
   /** Handlers to register besides the demo ones (a type given here replaces a demo one). */

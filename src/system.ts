@@ -41,17 +41,6 @@ import { IdsOnlyTracer, shutdownWithin, type Tracer } from './tracing/tracer.ts'
 import { VERSION } from './version.ts';
 import { wireEvents } from './wiring.ts';
 
-export type {
-  CircuitBody,
-  HealthReport,
-  HeijunkaReport,
-  IdleCompactionHooks,
-  JidokaReport,
-  MetricsReport,
-  SubmitRequest,
-  SystemState,
-};
-
 export interface SubmitResult {
   /** The signal as it is now: `queued` when new. */
   readonly signal: SignalStatus;
@@ -83,6 +72,8 @@ export interface TpsSystemOptions {
 
 /** How long stopping waits for the last spans to be exported. */
 const TRACE_SHUTDOWN_MS = 3_000;
+/** How long stopping waits for the attempts it aborted to settle their deliveries. */
+const ABORTED_SETTLE_MS = 1_000;
 
 /**
  * The TPS system: Jidoka, Kanban, Andon, Kaizen, Heijunka and tracing around a registry of
@@ -344,7 +335,8 @@ export class TpsSystem {
   /**
    * Stops the system: intake stops at once; queued and in-flight signals get until the deadline
    * to finish (the embedded queue is drained, since nothing in it outlives the process); then
-   * every component is closed in reverse order of start. A second call returns the same promise.
+   * every component is closed, the queue and store last but the tracer. A second call returns the
+   * same promise.
    */
   stop(drainTimeoutMs = this.config.shutdownTimeoutSecs * 1000): Promise<StopReport> {
     this.#stopping ??= this.#stop(drainTimeoutMs);
@@ -353,8 +345,11 @@ export class TpsSystem {
 
   async #stop(drainTimeoutMs: number): Promise<StopReport> {
     if (this.#state === 'created') {
+      // Never started, or a start that failed part way: undo what it did.
       this.#state = 'stopped';
+      await this.#unwire?.();
       await this.#backends.close();
+      await shutdownWithin(this.#tracer, TRACE_SHUTDOWN_MS);
       return { drained: true, remaining: 0 };
     }
     const { queue } = this.#backends;
@@ -366,6 +361,8 @@ export class TpsSystem {
     // Nothing in the embedded queue outlives the process: it is drained too.
     const remaining = await this.#pool.drain(drainTimeoutMs, { queueToo: queue.backend === 'memory' });
     this.#processor.stop(new Error('system stopping'));
+    // The aborted attempts settle their deliveries before the queue closes.
+    await this.#pool.drain(ABORTED_SETTLE_MS, { queueToo: false });
     this.#pacer.stop();
     this.#compactor?.stop();
     this.#jidoka.close();

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { systemClock } from '../src/clock.ts';
 import { NotAcceptingError } from '../src/errors.ts';
+import { MemoryStatusStore } from '../src/status/memory.ts';
 import { createTpsSystem } from '../src/system.ts';
 import { startSystem, testConfig } from './helpers.ts';
 
@@ -79,5 +81,22 @@ describe('shutdown', () => {
     const system = createTpsSystem(testConfig());
     assert.deepEqual(await system.stop(), { drained: true, remaining: 0 });
     await assert.rejects(system.submit({ type: 'x' }), NotAcceptingError);
+  });
+});
+
+describe('a start that fails', () => {
+  test('rejects, and stop() then undoes what it did and resolves', async () => {
+    class Unavailable extends MemoryStatusStore {
+      async start(): Promise<void> {
+        throw new Error('store unavailable');
+      }
+    }
+    const store = new Unavailable({ maxEntries: 1000, ttlMs: 60_000 }, systemClock);
+    const system = createTpsSystem(testConfig(), { store });
+    system.registerHandler('ok', () => 'ok');
+    await assert.rejects(system.start(), /store unavailable/);
+    assert.deepEqual(await system.stop(), { drained: true, remaining: 0 });
+    assert.equal(system.state, 'stopped');
+    await assert.rejects(system.submit({ type: 'ok' }), NotAcceptingError);
   });
 });

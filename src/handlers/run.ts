@@ -17,7 +17,6 @@ class Attempt implements HandlerContext {
   readonly attempt: number;
   readonly workerId: string;
   readonly traceId: string;
-  readonly #signal: WorkSignal;
   readonly #running: Set<Attempt>;
   readonly #timer: NodeJS.Timeout;
   #controller: AbortController | undefined;
@@ -33,7 +32,6 @@ class Attempt implements HandlerContext {
     this.attempt = attempt;
     this.workerId = workerId;
     this.traceId = signal.traceId;
-    this.#signal = signal;
     this.#running = running;
     this.#resolve = resolve;
     running.add(this);

@@ -74,11 +74,10 @@ export class HandOff<D extends Delivery> {
    * `perTurn` once the event loop's current turn has run (`setImmediate`), with everything offered
    * in it, unless what waits already covers all they asked for. Deliveries that arrive one at a
    * time (one per HTTP request: Node.js runs each request's callbacks and microtasks before it
-   * parses the next) thus reach the workers in batches, and the leveler orders the whole batch
-   * (measured on the HTTP path: ~7 % less CPU per signal); a producer that never yields to the event
-   * loop (a loop of awaited submits) still feeds the workers, a batch at a time. The NATS driver
-   * serves per turn too (~14 % more signals/s); the RabbitMQ driver serves at once, where deferring
-   * measured ~18 % fewer signals/s.
+   * parses the next) thus reach the workers in batches, and the leveler orders the whole batch; a
+   * producer that never yields to the event loop (a loop of awaited submits) still feeds the
+   * workers, a batch at a time. Only the embedded queue serves per turn: it is where it measured
+   * worth its place (BENCHMARKS.md, the table of tricks); the broker drivers serve at once.
    */
   offer(d: D): void {
     this.#leveler.push(d);

@@ -32,7 +32,6 @@ export interface NatsQueueOptions {
   readonly maxMessageBytes: number;
   /** How long dead letters are kept. */
   readonly deadLetterMaxAgeMs: number;
-  /** Heijunka's leveler for the deliveries fetched and waiting for a worker. */
   /** Which waiting delivery goes to a worker next (Heijunka's leveler). */
   readonly order: NewWaitingOrder;
 }
@@ -107,12 +106,11 @@ export class NatsQueue implements KanbanQueue {
     this.#logger = logger;
     this.capacity = options.capacity;
     this.#names = natsNames(options.namespace);
-    // Served once per event-loop turn: 11,790 vs 10,300 signals/s serving each fetched message at
-    // once (bench/brokers.ts --target tps-nats, 4 alternating runs).
+    // Fetched messages go to waiting workers at once: serving them once per event-loop turn, as
+    // the embedded queue does, measured no faster here (BENCHMARKS.md, the table of tricks).
     this.#ready = new HandOff<NatsDelivery>({
       order: options.order<NatsDelivery>(),
       onWait: () => this.#topUp(),
-      perTurn: true,
     });
   }
 

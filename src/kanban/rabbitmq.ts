@@ -18,7 +18,6 @@ export interface RabbitQueueOptions {
   /** Deliveries after which RabbitMQ itself dead-letters a message (crash loops). */
   readonly deliveryLimit: number;
   readonly publishTimeoutMs: number;
-  /** Heijunka's leveler for the deliveries prefetched and waiting for a worker. */
   /** Which waiting delivery goes to a worker next (Heijunka's leveler). */
   readonly order: NewWaitingOrder;
 }

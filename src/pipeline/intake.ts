@@ -148,7 +148,7 @@ export class Intake {
         `signal ${id} is ${record.state}; only failed or dead_lettered signals can be retried`,
       );
     }
-    const next = retried({ ...record, signal: record.signal });
+    const next = retried(record, record.signal);
     await store.update(next.record);
     try {
       await queue.publish(next.signal);
@@ -181,13 +181,19 @@ export class Intake {
 
   /**
    * Claims the idempotency key for `id`; when another signal holds it, returns that signal's record
-   * (undefined when the claim succeeded, or the holder is gone and the key was taken over).
+   * (undefined when the claim succeeded). A key whose signal is gone (its record expired, or a
+   * refusal could not release it) is taken over for `id`.
    */
   async #claim(key: string, id: string, type: string): Promise<SignalRecord | undefined> {
     const { store, queue } = this.#parts;
-    const holder = await store.claimIdempotencyKey(key, id);
-    if (holder === undefined) return undefined;
-    const existing = await store.get(holder);
+    let holder = await store.claimIdempotencyKey(key, id);
+    let existing = holder === undefined ? undefined : await store.get(holder);
+    if (holder !== undefined && existing === undefined) {
+      await store.releaseIdempotencyKey(key);
+      holder = await store.claimIdempotencyKey(key, id);
+      // Another request took it meanwhile: that one's signal is the answer.
+      existing = holder === undefined ? undefined : await store.get(holder);
+    }
     if (existing === undefined) return undefined;
     if (existing.type !== type) {
       throw new SignalConflictError(

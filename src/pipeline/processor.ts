@@ -62,7 +62,7 @@ export class Processor {
   /** Attempts whose handler is running, so stopping can abort them. */
   readonly #running = new Set<Attempt>();
   /** Records now processing that a shared store has not been told of yet (see `#noteSlow`). */
-  readonly #unnoted = new Map<string, SignalRecord>();
+  readonly #unnoted = new Set<SignalRecord>();
   #noteTimer: NodeJS.Timeout | undefined;
 
   constructor(parts: ProcessorParts, options: ProcessorOptions) {
@@ -191,15 +191,16 @@ export class Processor {
     // A shared store is told only of signals still running after NOTE_AFTER_MS: for quick ones
     // nobody could see "processing" anyway, and it would cost a write per signal. The outcome's
     // write (awaited before the ack) supersedes it.
-    if (store.shared) this.#unnoted.set(record.id, record);
+    if (store.shared) this.#unnoted.add(record);
     else store.note(record);
     // Deliveries that arrived together are all dispatched before any of them runs (BENCHMARKS.md,
     // table of tricks: "yield before the handler").
     await undefined;
 
-    const outcome = await this.#runHandler(record, signal, attempt, workerId, span);
-    this.#unnoted.delete(record.id);
-    const durationMs = clock.now() - outcome.t0;
+    const t0 = clock.now();
+    const outcome = await this.#runHandler(signal, attempt, workerId, span);
+    this.#unnoted.delete(record);
+    const durationMs = clock.now() - t0;
     const finishedAt = clock.wallNow();
     jidoka.record(signal.type, outcome.ok, durationMs);
 
@@ -230,26 +231,23 @@ export class Processor {
 
   /** Runs the handler of the signal's type (in its own span when spans are exported). */
   async #runHandler(
-    record: SignalRecord,
     signal: Delivery['signal'],
     attempt: number,
     workerId: string,
     span: TraceSpan,
-  ): Promise<RunOutcome & { readonly t0: number }> {
-    const { registry, clock } = this.#parts;
+  ): Promise<RunOutcome> {
     const tracer = this.#parts.tracer();
-    const handler = registry.get(record.type);
+    const handler = this.#parts.registry.get(signal.type);
     const handlerSpan = tracer.exporting
-      ? tracer.start(`handler.${record.type}`, SpanKind.INTERNAL, refOf(span), { 'tps.attempt': attempt })
+      ? tracer.start(`handler.${signal.type}`, SpanKind.INTERNAL, refOf(span), { 'tps.attempt': attempt })
       : undefined;
-    const t0 = clock.now();
     const outcome: RunOutcome =
       handler === undefined
         ? {
             ok: false,
             message: undefined,
             data: undefined,
-            error: new PermanentError(`no handler registered for "${record.type}"`),
+            error: new PermanentError(`no handler registered for "${signal.type}"`),
           }
         : await runHandler(handler, signal, attempt, workerId, this.#running);
     if (handlerSpan !== undefined) {
@@ -257,7 +255,7 @@ export class Processor {
       if (!outcome.ok) handlerSpan.setStatus({ code: SPAN_ERROR, message: errorText(outcome.error) });
       handlerSpan.end();
     }
-    return { ...outcome, t0 };
+    return outcome;
   }
 
   async #deadLetter(
@@ -290,10 +288,12 @@ export class Processor {
   }
 
   /** Settles a delivery, in a child span of `parent` when spans are exported. */
-  async #traced(parent: TraceSpan, name: string, settle: () => Promise<void>): Promise<void> {
-    const tracer = this.#parts.tracer();
-    if (!tracer.exporting) return settle();
-    const span = tracer.start(name, SpanKind.INTERNAL, refOf(parent));
+  #traced(parent: TraceSpan, name: string, settle: () => Promise<void>): Promise<void> {
+    return this.#parts.tracer().exporting ? this.#inSpan(parent, name, settle) : settle();
+  }
+
+  async #inSpan(parent: TraceSpan, name: string, settle: () => Promise<void>): Promise<void> {
+    const span = this.#parts.tracer().start(name, SpanKind.INTERNAL, refOf(parent));
     try {
       await settle();
     } catch (error) {
@@ -342,9 +342,9 @@ export class Processor {
   #noteSlow(): void {
     if (this.#unnoted.size === 0) return;
     const cutoff = this.#parts.clock.wallNow() - NOTE_AFTER_MS;
-    for (const [id, record] of this.#unnoted) {
+    for (const record of this.#unnoted) {
       if ((record.startedAt ?? 0) > cutoff) continue;
-      this.#unnoted.delete(id);
+      this.#unnoted.delete(record);
       this.#parts.store.note(record);
     }
   }

@@ -65,13 +65,14 @@ export function heldBack(r: SignalRecord, at: number, holdMs: number, reason: st
 
 /**
  * An operator retries a failed or dead-lettered signal: a new epoch with a fresh set of attempts.
- * A delivery of an older epoch still in the queue is then stale and is dropped unrun.
+ * A delivery of an older epoch still in the queue is then stale and is dropped unrun. `kept` is the
+ * signal the record kept for that (`r.signal`).
  */
-export function retried(r: SignalRecord & { readonly signal: WorkSignal }): {
-  readonly record: SignalRecord;
-  readonly signal: WorkSignal;
-} {
-  const signal: WorkSignal = { ...r.signal, epoch: r.epoch + 1 };
+export function retried(
+  r: SignalRecord,
+  kept: WorkSignal,
+): { readonly record: SignalRecord; readonly signal: WorkSignal } {
+  const signal: WorkSignal = { ...kept, epoch: r.epoch + 1 };
   const record: SignalRecord = {
     ...r,
     epoch: signal.epoch,

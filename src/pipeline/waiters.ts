@@ -28,11 +28,18 @@ export class Waiters {
     if (record === undefined) throw new SignalNotFoundError(id);
     if (isTerminal(record.state)) return record;
     if (timeoutMs <= 0) return undefined;
+    const local = this.#local(id, timeoutMs);
+    // It may have finished between the read above and the waiter's registration.
+    const now = await this.#store.get(id);
+    if (now !== undefined && isTerminal(now.state)) {
+      local.cancel();
+      return now;
+    }
+    if (!this.#store.shared) return local.found;
     const stop = new AbortController();
-    const waits = [this.#local(id, timeoutMs)];
-    if (this.#store.shared) waits.push(this.#poll(id, timeoutMs, stop.signal));
-    const found = await Promise.race(waits);
+    const found = await Promise.race([local.found, this.#poll(id, timeoutMs, stop.signal)]);
     stop.abort();
+    local.cancel();
     return found;
   }
 
@@ -55,18 +62,28 @@ export class Waiters {
     }
   }
 
-  #local(id: string, timeoutMs: number): Promise<SignalRecord | undefined> {
-    return new Promise((resolve) => {
+  /** A waiter for `id`, answered by `finished` or with undefined after `timeoutMs`; `cancel` ends it. */
+  #local(id: string, timeoutMs: number): { found: Promise<SignalRecord | undefined>; cancel: () => void } {
+    let cancel = (): void => {};
+    const found = new Promise<SignalRecord | undefined>((resolve) => {
+      const forget = () => {
+        clearTimeout(timer);
+        const waiters = this.#waiting.get(id);
+        waiters?.delete(waiter);
+        if (waiters?.size === 0) this.#waiting.delete(id);
+      };
       const waiter: Waiter = (record) => {
         clearTimeout(timer);
         resolve(record);
       };
       const timer = setTimeout(() => {
-        const waiters = this.#waiting.get(id);
-        waiters?.delete(waiter);
-        if (waiters?.size === 0) this.#waiting.delete(id);
+        forget();
         resolve(undefined);
       }, timeoutMs);
+      cancel = () => {
+        forget();
+        resolve(undefined);
+      };
       let waiters = this.#waiting.get(id);
       if (waiters === undefined) {
         waiters = new Set();
@@ -74,6 +91,7 @@ export class Waiters {
       }
       waiters.add(waiter);
     });
+    return { found, cancel };
   }
 
   /** Reads a shared store, more and more slowly, until the signal is finished or time runs out. */

@@ -5,7 +5,10 @@ import { RecordArchive } from './archive.ts';
 import type { StatusStore } from './store.ts';
 
 export interface MemoryStatusStoreOptions {
-  /** Records kept at most, all together; the oldest finished ones are forgotten first. */
+  /**
+   * Records kept at most, those in the pipeline counted: past it the oldest finished ones are
+   * forgotten (records in the pipeline never are, so they alone may pass it).
+   */
   readonly maxEntries: number;
   /** Milliseconds a finished record is kept after it finished. */
   readonly ttlMs: number;

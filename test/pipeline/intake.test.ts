@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { systemClock } from '../../src/clock.ts';
 import {
   KanbanFullError,
   SignalConflictError,
@@ -10,6 +11,7 @@ import type { SignalHandler } from '../../src/handlers/registry.ts';
 import { levelerOrder } from '../../src/heijunka/leveler.ts';
 import { MemoryQueue } from '../../src/kanban/memory.ts';
 import { newRecord } from '../../src/signal.ts';
+import { MemoryStatusStore } from '../../src/status/memory.ts';
 import { deferred, memoryStore, startSystem, statusOf, testSignal, waitUntil } from '../helpers.ts';
 
 const ok: SignalHandler = () => 'done';
@@ -244,5 +246,33 @@ describe('retry by request', () => {
     await system.waitFor(signal.signal_id, 5_000);
     await assert.rejects(system.retry(signal.signal_id), SignalConflictError);
     await assert.rejects(system.retry('nope'), SignalNotFoundError);
+  });
+});
+
+describe('idempotency keys whose signal is gone', () => {
+  /** Keys kept as a shared store keeps them: a key names its signal until it is released. */
+  class KeyedStore extends MemoryStatusStore {
+    readonly keys = new Map<string, string>();
+    override async claimIdempotencyKey(key: string, id: string): Promise<string | undefined> {
+      const holder = this.keys.get(key);
+      if (holder !== undefined) return holder;
+      this.keys.set(key, id);
+      return undefined;
+    }
+    override async releaseIdempotencyKey(key: string): Promise<void> {
+      this.keys.delete(key);
+    }
+  }
+
+  test('a key still naming a forgotten signal is taken over; a replay then returns the new one', async (t) => {
+    const store = new KeyedStore({ maxEntries: 1000, ttlMs: 3_600_000 }, systemClock);
+    store.keys.set('k-stale', 'a-signal-long-forgotten');
+    const system = await startSystem(t, {}, { store, handlers: { ok } });
+    const first = await system.submit({ type: 'ok', idempotencyKey: 'k-stale' });
+    assert.equal(first.replayed, false);
+    assert.equal(store.keys.get('k-stale'), first.signal.signal_id, 'the key now names the new signal');
+    const again = await system.submit({ type: 'ok', idempotencyKey: 'k-stale' });
+    assert.equal(again.replayed, true);
+    assert.equal(again.signal.signal_id, first.signal.signal_id);
   });
 });

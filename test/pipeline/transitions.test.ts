@@ -65,7 +65,7 @@ describe('a record’s state changes', () => {
 
   test('retried by request: a new epoch, fresh attempts, the signal of that epoch', () => {
     const dead = deadLettered(started(queued(), 3, 'w', 0), 'no luck', 50);
-    const { record, signal } = retried({ ...dead, signal: dead.signal ?? testSignal() });
+    const { record, signal } = retried(dead, dead.signal ?? testSignal());
     assert.deepEqual(
       [record.state, record.epoch, record.attempts, record.deferrals, record.finishedAt, signal.epoch],
       ['queued', 1, 0, 0, undefined, 1],

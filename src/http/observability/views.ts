@@ -1,6 +1,7 @@
 import { publicConfig } from '../../config.ts';
 import type { IdleCompactionStatus } from '../../idle-compaction.ts';
-import type { HealthReport, TpsSystem } from '../../system.ts';
+import type { HealthReport } from '../../observability/views.ts';
+import type { TpsSystem } from '../../system.ts';
 
 /** Domain-to-wire: what the system reports, as the observability routes show it. */
 

@@ -194,7 +194,7 @@ export class Processor {
     if (store.shared) this.#unnoted.add(record);
     else store.note(record);
     // Deliveries that arrived together are all dispatched before any of them runs (BENCHMARKS.md,
-    // table of tricks: "yield before the handler").
+    // the table of tricks: "one microtask yield before each handler").
     await undefined;
 
     const t0 = clock.now();

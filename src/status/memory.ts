@@ -19,8 +19,8 @@ export interface MemoryStatusStoreOptions {
 /**
  * Status kept in this process. Records still in the pipeline are held in a Map until they finish,
  * whatever their number (at most the buffer plus what is in flight). Finished ones are packed into
- * a `RecordArchive` (typed arrays: ~80 bytes a record instead of ~350 of heap objects, which at the
- * default 100,000 records is the difference between the service's memory goal met and missed; see
+ * a `RecordArchive` (typed arrays: ~115 bytes a record with its id table, against ~350 as heap objects; at the
+ * default 100,000 records, the difference between the service's memory goal met and missed; see
  * BENCHMARKS.md's table of tricks); the rare finished record the archive cannot pack (an id that is
  * not a UUID, a count past 65,535) goes to an LRU cache read with `peek`. Finished records are
  * forgotten oldest first, when the count is past `maxEntries` or when older than the TTL. Records

@@ -99,3 +99,15 @@ export function memoryStore(clock: Clock = systemClock): MemoryStatusStore {
 export async function statusOf(system: TpsSystem, id: string): Promise<SignalState> {
   return (await system.status(id)).status;
 }
+
+export const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** An `app.inject` request for POST /signal with `payload` as its JSON body. */
+export function postRequest(payload: unknown, headers: Record<string, string> = {}) {
+  return {
+    method: 'POST' as const,
+    url: '/signal',
+    headers: { ...JSON_HEADERS, ...headers },
+    payload: JSON.stringify(payload),
+  };
+}

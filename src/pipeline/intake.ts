@@ -1,4 +1,3 @@
-import type { Clock } from '../clock.ts';
 import type { TpsConfig } from '../config.ts';
 import {
   CircuitOpenError,
@@ -11,17 +10,12 @@ import {
   UnknownSignalTypeError,
   withoutStack,
 } from '../errors.ts';
-import type { HandlerRegistry } from '../handlers/registry.ts';
 import { newUuid } from '../ids.ts';
-import type { Jidoka } from '../jidoka/jidoka.ts';
-import type { Kaizen } from '../kaizen/metrics.ts';
 import { shedDepths, shedFillPct } from '../kanban/admission.ts';
-import type { KanbanQueue } from '../kanban/queue.ts';
-import type { Logger } from '../logger.ts';
 import { newRecord, PRIORITY_NAMES, type Priority, type SignalRecord, type WorkSignal } from '../signal.ts';
-import type { StatusStore } from '../status/store.ts';
 import { type ParentRef, parseTraceparent } from '../tracing/trace-context.ts';
 import { refOf, SPAN_ERROR, SpanKind, type Tracer, type TraceSpan } from '../tracing/tracer.ts';
+import type { PipelineParts } from './parts.ts';
 import { retried } from './transitions.ts';
 
 /** A request to process one signal. Only `type` is required. */
@@ -56,16 +50,7 @@ export function intakeOptions(c: TpsConfig): IntakeOptions {
 }
 
 /** What intake works with; the system owns them all. */
-export interface IntakeParts {
-  readonly registry: HandlerRegistry;
-  readonly store: StatusStore;
-  readonly queue: KanbanQueue;
-  readonly jidoka: Jidoka;
-  readonly kaizen: Kaizen;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  /** The tracer in use now (the system replaces the ids-only one at start when spans are exported). */
-  readonly tracer: () => Tracer;
+export interface IntakeParts extends PipelineParts {
   /** Why intake is closed (not started, stopping), or undefined while it accepts. */
   readonly closed: () => string | undefined;
 }

@@ -1,15 +1,10 @@
-import type { Clock } from '../clock.ts';
 import type { TpsConfig } from '../config.ts';
 import { PermanentError } from '../errors.ts';
-import type { HandlerRegistry } from '../handlers/registry.ts';
 import { type Attempt, abortAll, type RunOutcome, runHandler } from '../handlers/run.ts';
-import type { Jidoka } from '../jidoka/jidoka.ts';
-import type { Kaizen } from '../kaizen/metrics.ts';
-import type { Delivery, KanbanQueue } from '../kanban/queue.ts';
-import type { Logger } from '../logger.ts';
+import type { Delivery } from '../kanban/queue.ts';
 import { isTerminal, newRecord, type SignalRecord } from '../signal.ts';
-import type { StatusStore } from '../status/store.ts';
-import { refOf, SPAN_ERROR, SpanKind, type Tracer, type TraceSpan } from '../tracing/tracer.ts';
+import { refOf, SPAN_ERROR, SpanKind, type TraceSpan } from '../tracing/tracer.ts';
+import type { PipelineParts } from './parts.ts';
 import { completed, deadLettered, heldBack, retrying, started } from './transitions.ts';
 
 export interface ProcessorOptions {
@@ -25,15 +20,7 @@ export function processorOptions(c: TpsConfig, random: () => number): ProcessorO
 }
 
 /** What the processor works with; the system owns them all. */
-export interface ProcessorParts {
-  readonly registry: HandlerRegistry;
-  readonly store: StatusStore;
-  readonly queue: KanbanQueue;
-  readonly jidoka: Jidoka;
-  readonly kaizen: Kaizen;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly tracer: () => Tracer;
+export interface ProcessorParts extends PipelineParts {
   /** Told of every record that reached a final state (the waiters). */
   readonly finished: (record: SignalRecord) => void;
   /** Told when a signal was dead-lettered (the Andon board looks again). */

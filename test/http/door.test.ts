@@ -1,17 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startApp } from '../helpers.ts';
-
-const json = { 'content-type': 'application/json' };
-
-function post(payload: unknown, headers: Record<string, string> = {}) {
-  return {
-    method: 'POST' as const,
-    url: '/signal',
-    headers: { ...json, ...headers },
-    payload: JSON.stringify(payload),
-  };
-}
+import { postRequest as post, startApp } from '../helpers.ts';
 
 describe('security switches', () => {
   test('with auth on, writes need the bearer token and reads stay open', async (t) => {

@@ -1,17 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deferred, startApp } from '../helpers.ts';
-
-const json = { 'content-type': 'application/json' };
-
-function post(payload: unknown, headers: Record<string, string> = {}) {
-  return {
-    method: 'POST' as const,
-    url: '/signal',
-    headers: { ...json, ...headers },
-    payload: JSON.stringify(payload),
-  };
-}
+import { deferred, postRequest as post, startApp } from '../helpers.ts';
 
 describe('read endpoints', () => {
   test('/health has its six summary fields and is 503 once draining', async (t) => {

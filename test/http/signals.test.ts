@@ -3,18 +3,7 @@ import { describe, test } from 'node:test';
 import { PermanentError } from '../../src/errors.ts';
 import type { SignalHandler } from '../../src/handlers/registry.ts';
 import { preferWait } from '../../src/http/signals/routes.ts';
-import { deferred, startApp, waitUntil } from '../helpers.ts';
-
-const json = { 'content-type': 'application/json' };
-
-function post(payload: unknown, headers: Record<string, string> = {}) {
-  return {
-    method: 'POST' as const,
-    url: '/signal',
-    headers: { ...json, ...headers },
-    payload: JSON.stringify(payload),
-  };
-}
+import { deferred, postRequest as post, startApp, waitUntil } from '../helpers.ts';
 
 describe('POST /signal', () => {
   test('202 once queued, with signal_id, trace_id, status, status_url and a Location', async (t) => {

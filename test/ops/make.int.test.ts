@@ -13,13 +13,23 @@ interface Run {
   readonly stderr: string;
 }
 
+/**
+ * The environment of a command the tests run: this process's, without what an outer `make` (the
+ * suite itself runs under `make test`) passes to the makes it starts.
+ */
+function environment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_TEST_CONTEXT: '', ...extra };
+  for (const name of ['MAKELEVEL', 'MAKEFLAGS', 'MFLAGS']) delete env[name];
+  return env;
+}
+
 /** Runs a command in the repository; never throws on a non-zero exit. */
 function run(file: string, args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((done) => {
     execFile(
       file,
       args,
-      { cwd: ROOT, timeout: timeoutMs, env: { ...process.env, NODE_TEST_CONTEXT: '', ...env } },
+      { cwd: ROOT, timeout: timeoutMs, env: environment(env) },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
         done({ code, stdout, stderr });
@@ -142,7 +152,7 @@ describe('Makefile', () => {
       join(tree, '.env'),
       `HTTP_PORT=${fromFile}\nMETRICS_PORT=${metricsInFile}\nLOG_LEVEL=warn\n`,
     );
-    const env: NodeJS.ProcessEnv = { ...process.env, METRICS_PORT: String(metricsInShell) };
+    const env = environment({ METRICS_PORT: String(metricsInShell) });
     delete env.HTTP_PORT;
     delete env.NODE_TEST_CONTEXT;
     // Its own process group, so the whole of make → npm → node stops with the test.

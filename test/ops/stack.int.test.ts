@@ -18,7 +18,7 @@ import { eventually, freePorts, postSignal, ROOT, startService } from '../proces
 type Obj = Record<string, unknown>;
 
 const PRINCIPLES = ['jidoka', 'kanban', 'andon', 'kaizen', 'heijunka', 'tracing'] as const;
-const SPEC_ALERTS = [
+const NAMED_ALERTS = [
   'JidokaCircuitOpenCritical',
   'JidokaHighFailureRate',
   'KanbanQueueDepthCritical',
@@ -411,7 +411,7 @@ describe('operations stack: Prometheus and Alertmanager', () => {
         assert.ok(String(annotations.description ?? '').length > 0, `${alert}: description`);
       }
     }
-    for (const alert of SPEC_ALERTS) {
+    for (const alert of NAMED_ALERTS) {
       const principle = PRINCIPLES.find((p) => alert.toLowerCase().startsWith(p));
       assert.equal(alertGroup.get(alert), principle, `${alert} in the ${principle} group`);
     }
@@ -427,7 +427,7 @@ describe('operations stack: Prometheus and Alertmanager', () => {
       cases.some((c) => c.alertname === alert && list(c.exp_alerts ?? [], 'exp_alerts').length > 0);
     const quiet = (alert: string) =>
       cases.some((c) => c.alertname === alert && list(c.exp_alerts ?? [], 'exp_alerts').length === 0);
-    for (const alert of SPEC_ALERTS) {
+    for (const alert of NAMED_ALERTS) {
       assert.ok(firing(alert), `${RULES_TEST} shows ${alert} firing`);
       assert.ok(quiet(alert), `${RULES_TEST} shows ${alert} quiet`);
     }

@@ -77,9 +77,9 @@ export class MemoryStatusStore implements StatusStore {
     if (this.#has(record.id)) this.#put(record);
   }
 
-  /** Done at once, as every write here. */
+  /** Done at once, as every write here. A noted state is one of the pipeline's (`processing`). */
   note(record: SignalRecord): void {
-    if (this.#active.has(record.id)) this.#put(record);
+    if (this.#active.has(record.id)) this.#active.set(record.id, record);
   }
 
   async delete(id: string): Promise<void> {
@@ -127,20 +127,31 @@ export class MemoryStatusStore implements StatusStore {
     return this.#active.has(id) || this.#archive.has(id) || this.#unpacked.has(id);
   }
 
+  /** Each record is in one place: `#active` while in the pipeline, else the archive or `#unpacked`. */
   #put(record: SignalRecord): void {
     const id = record.id;
-    const slot = this.#archive.find(id);
-    if (!isTerminal(record.state)) {
-      // In the pipeline (again, after a retry by request).
-      if (slot >= 0) this.#archive.remove(slot);
+    const finished = isTerminal(record.state);
+    if (this.#active.has(id)) {
+      // The common case, a step of the pipeline: one Map lookup.
+      if (!finished) {
+        this.#active.set(id, record);
+        return;
+      }
+      this.#active.delete(id);
+    } else {
+      // New, or finished before (an update of a finished record, a retry by request).
+      const slot = this.#archive.find(id);
+      if (slot >= 0) {
+        if (finished && this.#archive.replace(slot, record)) return;
+        this.#archive.remove(slot);
+      }
       this.#unpacked.delete(id);
-      this.#active.set(id, record);
-      return;
+      if (!finished) {
+        this.#active.set(id, record);
+        return;
+      }
     }
-    this.#active.delete(id);
-    if (slot >= 0 && this.#archive.replace(slot, record)) return;
-    if (slot >= 0) this.#archive.remove(slot);
-    if (this.#unpacked.has(id) || !this.#archive.add(record)) this.#unpacked.set(id, record);
+    if (!this.#archive.add(record)) this.#unpacked.set(id, record);
     // The bound counts every record; only finished ones are forgotten to keep it.
     if (this.size() > this.#options.maxEntries) {
       if (this.#archive.size > 0) this.#evictOldestPacked();
